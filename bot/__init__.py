@@ -1,0 +1,1 @@
+"""Application core of Work Permit Assistant: settings, i18n, domain services and wiring."""

@@ -1,0 +1,165 @@
+"""Settings read once from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.i18n import available_locales
+
+DEFAULT_DATA_DIR = Path("data")
+_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+# What each setting expects, said the way an operator needs to read it.
+EXPECTED: dict[str, str] = {
+    "BOT_TOKEN": "the token from @BotFather, like 123456789:AAE...",
+    "TELEGRAM_API_BASE_URL": "an http(s) URL of a Bot API server ending before the token, "
+    "like https://api.telegram.org/bot",
+    "TELEGRAM_FILE_BASE_URL": "an http(s) URL of a Bot API file server, "
+    "like https://api.telegram.org/file/bot",
+    "DATABASE_URL": "an async SQLAlchemy URL: sqlite+aiosqlite:///path/to/file.db "
+    "or postgresql+asyncpg://user:password@host:5432/database",
+    "DEFAULT_LOCALE": "one of the shipped locales",
+    "TIMEZONE": "an IANA time zone name like Asia/Shanghai",
+    "LOG_LEVEL": "one of " + ", ".join(_LOG_LEVELS),
+    "DATA_DIR": "a directory the bot may write to",
+    "IDENTIFIER_HASH_KEY": "at least 32 characters of secret text",
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; names are the environment variable names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
+    )
+
+    BOT_TOKEN: str | None = None
+    TELEGRAM_API_BASE_URL: str = "https://api.telegram.org/bot"
+    TELEGRAM_FILE_BASE_URL: str = "https://api.telegram.org/file/bot"
+    DATA_DIR: Path = DEFAULT_DATA_DIR
+    DATABASE_URL: str | None = None
+    DEFAULT_LOCALE: str = "en"
+    TIMEZONE: str = "Asia/Shanghai"
+    LOG_LEVEL: str = "INFO"
+    IDENTIFIER_HASH_KEY: str | None = Field(default=None, repr=False)
+
+    @field_validator("BOT_TOKEN")
+    @classmethod
+    def _token_shape(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        bot_id, sep, secret = value.partition(":")
+        if not (sep and bot_id.isdigit() and len(secret) >= 20):
+            raise ValueError("malformed")
+        return value
+
+    @field_validator("TELEGRAM_API_BASE_URL", "TELEGRAM_FILE_BASE_URL")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or len(value) < 10:
+            raise ValueError("malformed")
+        return value
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("malformed")
+        return value
+
+    @field_validator("DEFAULT_LOCALE")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        if value not in available_locales():
+            raise ValueError("unknown locale")
+        return value
+
+    @field_validator("TIMEZONE")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown time zone") from exc
+        return value
+
+    @field_validator("LOG_LEVEL")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in _LOG_LEVELS:
+            raise ValueError("unknown level")
+        return level
+
+    @field_validator("IDENTIFIER_HASH_KEY")
+    @classmethod
+    def _hash_key(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if len(value) < 32:
+            raise ValueError("too short")
+        return value
+
+    @property
+    def database_url(self) -> str:
+        """The configured database, else a SQLite file in the data directory."""
+        if self.DATABASE_URL:
+            return self.DATABASE_URL
+        return f"sqlite+aiosqlite:///{self.DATA_DIR / 'permit-assistant.db'}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The operator's time zone (deadlines and office hours are in it)."""
+        return ZoneInfo(self.TIMEZONE)
+
+    @property
+    def log_level(self) -> int:
+        """LOG_LEVEL as a `logging` level number."""
+        return logging.getLevelNamesMapping()[self.LOG_LEVEL]
+
+    @cached_property
+    def identifier_hash_key(self) -> bytes:
+        """Key of the keyed hashes of passport, social-security and phone numbers.
+
+        Without IDENTIFIER_HASH_KEY a random key is created once in DATA_DIR and reused, so
+        hashes stay comparable across restarts of a single-node install.
+        """
+        if self.IDENTIFIER_HASH_KEY:
+            return self.IDENTIFIER_HASH_KEY.encode()
+        key_file = self.DATA_DIR / "identifier-hash.key"
+        if not key_file.exists():
+            import secrets
+
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_hex(32), encoding="ascii")
+            key_file.chmod(0o600)
+        return key_file.read_text(encoding="ascii").strip().encode()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning any validation failure into one `ConfigError` line."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        got = error.get("input")
+        shown = "" if name in ("BOT_TOKEN", "IDENTIFIER_HASH_KEY") else f" (got {got!r})"
+        if name == "DEFAULT_LOCALE":
+            expected = "one of " + ", ".join(available_locales())
+        else:
+            expected = EXPECTED.get(name, "a valid value")
+        raise ConfigError(f"{name} is invalid: expected {expected}{shown}") from None

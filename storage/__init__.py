@@ -1,0 +1,1 @@
+"""Records store: SQLAlchemy models, repositories, migrations, seed and import."""

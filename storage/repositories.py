@@ -1,0 +1,122 @@
+"""Repositories: the queries the bot needs, one class per aggregate, on a given session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AuditEntry, ConversationState, TelegramUser, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class UserProfile:
+    """What the bot needs to know about a Telegram user on every update."""
+
+    id: int
+    locale: str | None
+    language_code: str | None
+
+
+class UserRepository:
+    """Telegram users: who they are to the bot and which language they chose."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: int) -> UserProfile | None:
+        """The user's profile, or None if they never talked to the bot."""
+        row = await self.session.get(TelegramUser, user_id)
+        return None if row is None else UserProfile(row.id, row.locale, row.language_code)
+
+    async def seen(self, user_id: int, language_code: str | None) -> UserProfile:
+        """Record that the user wrote now (creating them on first contact)."""
+        row = await self.session.get(TelegramUser, user_id)
+        now = utcnow()
+        if row is None:
+            row = TelegramUser(
+                id=user_id, language_code=language_code, settings={}, first_seen=now, last_seen=now
+            )
+            self.session.add(row)
+        else:
+            row.last_seen = now
+            if language_code:
+                row.language_code = language_code
+        await self.session.flush()
+        return UserProfile(row.id, row.locale, row.language_code)
+
+    async def set_locale(self, user_id: int, locale: str) -> None:
+        """Save the user's explicit language choice."""
+        row = await self.session.get(TelegramUser, user_id)
+        if row is None:
+            now = utcnow()
+            row = TelegramUser(id=user_id, settings={}, first_seen=now, last_seen=now)
+            self.session.add(row)
+        row.locale = locale
+        await self.session.flush()
+
+
+class AuditRepository:
+    """The audit log: actions on records, without the personal values involved."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record(
+        self, actor: str, action: str, subject: str | None = None, **details: Any
+    ) -> None:
+        """Append one entry."""
+        self.session.add(
+            AuditEntry(actor=actor, action=action, subject=subject, details=details, at=utcnow())
+        )
+        await self.session.flush()
+
+    async def count(self, action: str, *, actor: str | None = None, since: datetime) -> int:
+        """How many entries of `action` (by `actor`, if given) happened since a moment."""
+        query = select(func.count()).where(AuditEntry.action == action, AuditEntry.at >= since)
+        if actor is not None:
+            query = query.where(AuditEntry.actor == actor)
+        return int(await self.session.scalar(query) or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Where a user is in a multi-step journey, with what they entered so far."""
+
+    journey: str
+    step: str
+    data: dict[str, Any]
+
+
+class ConversationRepository:
+    """Conversation steps kept in the database, so every replica sees the same state."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: int, chat_id: int) -> Step | None:
+        """The user's current step in this chat, if any."""
+        row = await self.session.get(ConversationState, (user_id, chat_id))
+        return None if row is None else Step(row.journey, row.step, dict(row.data))
+
+    async def set(self, user_id: int, chat_id: int, step: Step) -> None:
+        """Move the user to `step` (creating or replacing their state)."""
+        row = await self.session.get(ConversationState, (user_id, chat_id))
+        if row is None:
+            row = ConversationState(telegram_user_id=user_id, chat_id=chat_id)
+            self.session.add(row)
+        row.journey, row.step, row.data = step.journey, step.step, dict(step.data)
+        row.updated_at = utcnow()
+        await self.session.flush()
+
+    async def clear(self, user_id: int, chat_id: int) -> bool:
+        """End the user's journey in this chat; True if there was one."""
+        result = await self.session.execute(
+            delete(ConversationState).where(
+                ConversationState.telegram_user_id == user_id, ConversationState.chat_id == chat_id
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))

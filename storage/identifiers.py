@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
+from dataclasses import dataclass
 
 PERMIT_NO_LENGTH = 18
 _SEPARATORS = re.compile(r"[\s\-‐‑–—_./]+")
@@ -69,3 +70,36 @@ def mask(value: str, *, keep_start: int = 4, keep_end: int = 2, group: int = 4) 
 def mask_phone(digits: str) -> str:
     """A phone number with all but its last four digits hidden."""
     return "+" + "*" * max(len(digits) - 4, 0) + digits[-4:]
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """How a personal identifier is stored: a keyed hash to match on, a mask to show."""
+
+    hash: str
+    masked: str
+
+
+class IdentifierHasher:
+    """Turns passport, social-security and phone numbers into fingerprints with one key.
+
+    Import and linking must normalise the same way, so both go through this class.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def passport(self, raw: str) -> Fingerprint:
+        """Fingerprint of a passport number (spaces, dashes and case ignored)."""
+        value = compact(raw)
+        return Fingerprint(keyed_hash(self._key, "passport", value), mask(value, keep_end=2))
+
+    def social_security(self, raw: str) -> Fingerprint:
+        """Fingerprint of a social-security number (spaces and dashes ignored)."""
+        value = compact(raw)
+        return Fingerprint(keyed_hash(self._key, "ss", value), mask(value))
+
+    def phone(self, raw: str) -> Fingerprint:
+        """Fingerprint of a phone number in international form (digits only)."""
+        value = phone_digits(raw)
+        return Fingerprint(keyed_hash(self._key, "phone", value), mask_phone(value))

@@ -1,0 +1,111 @@
+"""Shared fixtures: a migrated database on SQLite (always) and PostgreSQL (when reachable)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from storage.database import Database
+from storage.models import Base
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+T = TypeVar("T")
+HASH_KEY = b"test-identifier-hash-key-0123456789abcdef"
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    # Session fixtures may be first requested from inside a running test loop, so their
+    # set-up runs on a loop of its own in a worker thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+async def _postgres_reachable(url: str) -> str | None:
+    engine = create_async_engine(url)
+    try:
+        async with asyncio.timeout(3), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (OSError, TimeoutError, Exception) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        await engine.dispose()
+    return None
+
+
+async def _create_database(admin_url: str, name: str, create: bool) -> None:
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            if create:
+                await connection.execute(text(f'CREATE DATABASE "{name}"'))
+            else:
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await engine.dispose()
+
+
+async def _migrate(url: str) -> None:
+    database = Database(url)
+    try:
+        await database.migrate()
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A freshly created and migrated PostgreSQL database for this test session."""
+    problem = _run(_postgres_reachable(POSTGRES_URL))
+    if problem is not None:
+        reason = f"PostgreSQL not reachable at {make_url(POSTGRES_URL)!r}: {problem}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI must exercise PostgreSQL)")
+        pytest.skip(f"{reason}; set TEST_POSTGRES_URL to run these tests")
+    name = f"permit_test_{os.getpid()}_{secrets.token_hex(3)}"
+    _run(_create_database(POSTGRES_URL, name, create=True))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        _run(_migrate(url))
+        yield url
+    finally:
+        _run(_create_database(POSTGRES_URL, name, create=False))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated, empty records store on each backend."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}")
+        await db.migrate()
+    else:
+        db = Database(request.getfixturevalue("postgres_url"))
+        tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+        async with db.engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    try:
+        yield db
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated, empty SQLite records store (for tests about the bot, not the backend)."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    await db.migrate()
+    try:
+        yield db
+    finally:
+        await db.dispose()

@@ -1,1 +1,24 @@
-"""Telegram-facing handlers, one module per user journey."""
+"""Telegram-facing handlers, one module per user journey; this is their table of contents."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from telegram.ext import TypeHandler
+
+if TYPE_CHECKING:
+    from bot.app import BotApplication
+
+
+def register_handlers(application: BotApplication) -> None:
+    """Add every journey's handlers in the order they must be tried."""
+    from telegram import Update
+
+    from handlers import errors, fallback, language, start
+    from handlers.session import prepare_update
+
+    # Group -1 runs first for every update: it records the user and sets their locale.
+    application.add_handler(TypeHandler(Update, prepare_update), group=-1)
+    for journey in (start, language, fallback):
+        application.add_handlers(journey.handlers())
+    application.add_error_handler(errors.on_error)

@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,7 +15,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+from telegram import Update
 
+from bot.app import BotApplication, build_application
+from bot.config import Settings
+from bot.inprocess_bot_api import JSON, ApiCall, ChatUser, InProcessBotAPI
 from storage.database import Database
 from storage.models import Base
 
@@ -109,3 +114,75 @@ async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.dispose()
+
+
+@dataclass
+class BotHarness:
+    """The real Application over the in-process Bot API, on a migrated SQLite store."""
+
+    app: BotApplication
+    api: InProcessBotAPI
+    db: Database
+    settings: Settings
+
+    def user(self, language_code: str | None = "en", user_id: int = 100001) -> ChatUser:
+        """A person in a private chat with the bot."""
+        return ChatUser(self.api, user_id=user_id, language_code=language_code)
+
+    async def send(self, update: JSON) -> list[ApiCall]:
+        """Deliver one update and return the Bot API calls the bot made in response."""
+        self.api.take_calls()
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+        return self.api.take_calls()
+
+
+def texts(calls: list[ApiCall]) -> list[str]:
+    """What the user sees as text: sent and edited messages, in order."""
+    return [
+        str(call.result["text"])
+        for call in calls
+        if call.method in ("sendMessage", "editMessageText") and isinstance(call.result, dict)
+    ]
+
+
+def buttons(call: ApiCall) -> list[tuple[str, str]]:
+    """The (label, callback data) pairs of a call's inline keyboard."""
+    markup = call.params.get("reply_markup") or {}
+    return [
+        (button["text"], button.get("callback_data", ""))
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+    ]
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for a test: everything under `tmp_path`, nothing read from the environment."""
+    values: dict[str, Any] = {
+        "DATA_DIR": tmp_path,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        "IDENTIFIER_HASH_KEY": HASH_KEY.decode(),
+        "DEFAULT_LOCALE": "en",
+        "BOT_TOKEN": None,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[BotHarness]:
+    """A running bot on a fresh store, ready to receive updates."""
+    settings = make_settings(tmp_path)
+    db = Database(settings.database_url)
+    await db.migrate()
+    api = InProcessBotAPI()
+    app = build_application(settings, db, request=api)
+    async with app:
+        # run_polling/run_webhook call post_init after initialize; do the same here.
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        try:
+            yield BotHarness(app, api, db, settings)
+        finally:
+            await app.stop()
+    await db.dispose()

@@ -1,0 +1,96 @@
+"""Wiring: builds the PTB `Application` with our services, handlers and bot commands."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from telegram import BotCommand
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
+from telegram.request import BaseRequest
+
+from bot.config import Settings
+from bot.i18n import N_, _, available_locales, use_locale
+from storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+class BotData:
+    """Shared services every handler reaches through `context.bot_data`."""
+
+    settings: Settings
+    db: Database
+
+
+ChatData: TypeAlias = dict[object, object]
+BotContext: TypeAlias = CallbackContext[ExtBot[None], ChatData, ChatData, BotData]
+BotApplication: TypeAlias = Application[
+    ExtBot[None], BotContext, ChatData, ChatData, BotData, JobQueue[BotContext]
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """A bot command and its description (translated per language at registration)."""
+
+    name: str
+    description: str
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("start", N_("Main menu")),
+    CommandSpec("help", N_("What this bot can do")),
+    CommandSpec("language", N_("Change language")),
+)
+DESCRIPTION = N_(
+    "I help foreigners working in China with their work permit: status, deadlines, "
+    "documents and verification codes, in your language."
+)
+SHORT_DESCRIPTION = N_("Your work permit in China, explained in your language.")
+
+
+async def register_commands(application: BotApplication) -> None:
+    """Register commands and descriptions for every shipped language (and the default)."""
+    default = application.bot_data.settings.DEFAULT_LOCALE
+    # Telegram keys these by a two-letter language code, so "zh" gets the first zh_* locale
+    # (Simplified); `None` is the fallback for every language without its own entry.
+    targets: dict[str | None, str] = {None: default}
+    for locale in available_locales():
+        targets.setdefault(locale.split("_")[0], locale)
+    for language_code, locale in targets.items():
+        with use_locale(locale):
+            commands = [BotCommand(spec.name, _(spec.description)) for spec in COMMANDS]
+            await application.bot.set_my_commands(commands, language_code=language_code)
+            await application.bot.set_my_description(_(DESCRIPTION), language_code=language_code)
+            await application.bot.set_my_short_description(
+                _(SHORT_DESCRIPTION), language_code=language_code
+            )
+
+
+def build_application(
+    settings: Settings, db: Database, request: BaseRequest | None = None
+) -> BotApplication:
+    """The bot: our context types, our handlers, talking to the configured Bot API server.
+
+    `request` replaces the HTTP transport (the in-process Bot API of the demo and tests).
+    """
+    from handlers import register_handlers
+
+    context_types = ContextTypes(bot_data=BotData)
+    builder = (
+        Application.builder()
+        .token(settings.BOT_TOKEN or "123456789:DEMO-TOKEN-NOT-USED-ANYWHERE")
+        .base_url(settings.TELEGRAM_API_BASE_URL)
+        .base_file_url(settings.TELEGRAM_FILE_BASE_URL)
+        .context_types(context_types)
+        .post_init(register_commands)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application: BotApplication = builder.build()  # type: ignore[assignment]
+    application.bot_data.settings = settings
+    application.bot_data.db = db
+    register_handlers(application)
+    return application

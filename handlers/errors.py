@@ -1,0 +1,44 @@
+"""The error handler: log what failed (no personal data) and tell the user, in their language."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden
+
+from bot.app import BotContext
+from bot.i18n import _, directional
+
+log = logging.getLogger("bot.errors")
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the failure with the update's id and kind only, then apologise to the user."""
+    error = context.error
+    kind = "none"
+    update_id: int | None = None
+    if isinstance(update, Update):
+        update_id = update.update_id
+        kind = next(iter(update.to_dict().keys() - {"update_id"}), "unknown")
+    log.error(
+        "update failed",
+        exc_info=(type(error), error, error.__traceback__) if error else None,
+        extra={"update_id": update_id, "update_kind": kind},
+    )
+    if not isinstance(update, Update) or isinstance(error, Forbidden):
+        return
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer()
+        except Exception:
+            log.debug("callback answer failed after error")
+    chat = update.effective_chat
+    if chat is None:
+        return
+    try:
+        await chat.send_message(
+            directional(_("Sorry, something went wrong on my side. Please try again in a moment."))
+        )
+    except Exception:
+        log.warning("could not tell the user about an error", extra={"update_id": update_id})

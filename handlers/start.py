@@ -1,0 +1,67 @@
+"""The first journey: greeting, main menu and help."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.app import BotContext
+from bot.i18n import _, isolate
+from handlers.menu import MenuAction, back_to_menu, main_menu, show
+
+
+def help_text() -> str:
+    """What the bot can do, in the current language."""
+    return _(
+        "Here is what I can do:\n"
+        "\n"
+        "/start — main menu\n"
+        "/help — this help\n"
+        "/language — choose the language I speak\n"
+        "\n"
+        "Use the buttons under my messages, or type a command."
+    )
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Greet the user in their language and show the main menu."""
+    user = update.effective_user
+    name = isolate(user.first_name) if user else ""
+    greeting = _(
+        "Hello, {name}! I am Work Permit Assistant.\n"
+        "\n"
+        "I help foreigners working in China with their work permit: its status, deadlines, "
+        "documents and verification codes.\n"
+        "\n"
+        "Choose what you need:"
+    ).format(name=name)
+    await show(update, greeting, main_menu())
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """List what the bot can do."""
+    await show(update, help_text(), main_menu())
+
+
+async def menu_home(update: Update, context: BotContext) -> None:
+    """Back to the main menu from any screen."""
+    if update.callback_query:
+        await update.callback_query.answer()
+    await show(update, _("Main menu. Choose what you need:"), main_menu())
+
+
+async def menu_help(update: Update, context: BotContext) -> None:
+    """The help screen, from the menu button."""
+    if update.callback_query:
+        await update.callback_query.answer()
+    await show(update, help_text(), back_to_menu())
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    """This journey's handlers."""
+    return [
+        CommandHandler("start", start),
+        CommandHandler("help", help_command),
+        CallbackQueryHandler(menu_home, pattern=f"^{MenuAction.HOME}$"),
+        CallbackQueryHandler(menu_help, pattern=f"^{MenuAction.HELP}$"),
+    ]

@@ -91,6 +91,7 @@ class InProcessBotAPI(BaseRequest):
         self._update_ids = itertools.count(1)
         self._pending_updates: list[JSON] = []
         self._updates_ready = asyncio.Event()
+        self._call_made = asyncio.Event()
         self._failures: defaultdict[str, list[InjectedFailure]] = defaultdict(list)
         self.chats: dict[int, JSON] = {}
         self.messages: dict[tuple[int, int], JSON] = {}
@@ -123,13 +124,20 @@ class InProcessBotAPI(BaseRequest):
             if file_id in self.files:
                 return 200, self.files[file_id]
             return 404, b"Not Found"
-        api_method = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
         uploads = (
             request_data.multipart_data if request_data and request_data.contains_files else {}
         )
-        call = ApiCall(api_method, params, {k: _read_upload(v) for k, v in uploads.items()})
+        files = {name: _read_upload(value) for name, value in uploads.items()}
+        return await self.handle(url.rsplit("/", 1)[-1], params, files)
+
+    async def handle(
+        self, api_method: str, params: JSON, files: dict[str, tuple[str, bytes, str]]
+    ) -> tuple[int, bytes]:
+        """Run one Bot API method; returns the HTTP status and JSON body Telegram would."""
+        call = ApiCall(api_method, params, files)
         self.calls.append(call)
+        self._call_made.set()
         try:
             failures = self._failures.get(api_method)
             if failures:
@@ -152,6 +160,13 @@ class InProcessBotAPI(BaseRequest):
     ) -> None:
         """Make the next call of `method` fail as Telegram would (e.g. 403, 429, 502)."""
         self._failures[method].append(InjectedFailure(status, description, retry_after))
+
+    async def wait_for(self, method: str, count: int = 1) -> list[ApiCall]:
+        """Wait until `method` has been called `count` times; returns those calls."""
+        while len(calls := self.calls_to(method)) < count:
+            self._call_made.clear()
+            await self._call_made.wait()
+        return calls
 
     def calls_to(self, *methods: str) -> list[ApiCall]:
         """Every recorded call of the given methods, oldest first."""

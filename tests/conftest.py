@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+
+# Opt in to PTB's coming timedelta durations (retry_after etc.), as run_bot.py does.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 import secrets
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor

@@ -1,0 +1,164 @@
+"""The command line: help on every command, clear configuration errors, migrate, seed, run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.inprocess_bot_api import ChatUser, InProcessBotAPI
+from tests.bot_api_server import serve_bot_api
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123456789:AAEtestTokenForLoopbackOnly0123"
+
+
+def cli(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python run_bot.py ARGS` in a clean environment rooted in `tmp_path`."""
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "DATA_DIR": str(tmp_path / "data"),
+        "PYTHONPATH": str(ROOT),
+        "LANG": "C.UTF-8",
+        "PYTHONIOENCODING": "utf-8",
+    }
+    environment.update(env or {})
+    return subprocess.run(  # noqa: S603 - our own CLI with fixed arguments
+        [sys.executable, str(ROOT / "run_bot.py"), *args],
+        cwd=tmp_path,
+        env=environment,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", ["run", "demo", "migrate", "seed", "import"])
+def test_every_command_has_help(tmp_path: Path, command: str) -> None:
+    result = cli(tmp_path, command, "--help")
+    assert result.returncode == 0
+    assert "usage: python run_bot.py " + command in result.stdout
+
+
+def test_run_without_token_names_the_setting_and_points_to_demo(tmp_path: Path) -> None:
+    result = cli(tmp_path, "run")
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: BOT_TOKEN is not set")
+    assert "python run_bot.py demo" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("DATABASE_URL", "mysql://localhost/db", "sqlite+aiosqlite:///"),
+        ("TIMEZONE", "Mars/Olympus", "IANA time zone"),
+        ("DEFAULT_LOCALE", "xx", "one of en,"),
+        ("LOG_LEVEL", "LOUD", "one of CRITICAL"),
+        ("BOT_TOKEN", "not-a-token", "@BotFather"),
+        ("TELEGRAM_API_BASE_URL", "ftp://example", "http(s) URL"),
+    ],
+)
+def test_malformed_setting_stops_with_one_clear_line(
+    tmp_path: Path, name: str, value: str, expected: str
+) -> None:
+    result = cli(tmp_path, "run", env={name: value})
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {name} is invalid: expected ")
+    assert expected in line
+    assert "Traceback" not in result.stderr
+
+
+def test_token_is_never_echoed_in_its_error(tmp_path: Path) -> None:
+    result = cli(tmp_path, "run", env={"BOT_TOKEN": "12345:secretbutshort"})
+    assert "secretbutshort" not in result.stderr
+
+
+def test_settings_are_read_from_a_dotenv_file(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("TIMEZONE=Nowhere/Land\n", encoding="utf-8")
+    result = cli(tmp_path, "migrate")
+    assert result.returncode == 2
+    assert "TIMEZONE is invalid" in result.stderr
+
+
+def test_migrate_creates_the_default_sqlite_file(tmp_path: Path) -> None:
+    result = cli(tmp_path, "migrate")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "database at revision 0001"
+    database = tmp_path / "data" / "permit-assistant.db"
+    with sqlite3.connect(database) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    assert {"people", "work_permits", "applications", "telegram_links", "audit_log"} <= tables
+
+
+def test_seed_prints_identities_and_is_idempotent(tmp_path: Path) -> None:
+    first = cli(tmp_path, "seed")
+    assert first.returncode == 0, first.stderr
+    assert "Anna Müller | permit 901555555555555501" in first.stdout
+    assert "Иван Петров" in first.stdout
+    assert "محمد العلي" in first.stdout
+    second = cli(tmp_path, "seed")
+    assert second.returncode == 0
+    with sqlite3.connect(tmp_path / "data" / "permit-assistant.db") as connection:
+        (permits,) = connection.execute("SELECT count(*) FROM work_permits").fetchone()
+        (plain,) = connection.execute(
+            "SELECT count(*) FROM people WHERE passport_hash LIKE 'X0%' OR ss_masked = ss_hash"
+        ).fetchone()
+    assert permits == 8
+    assert plain == 0
+
+
+async def test_run_polls_any_bot_api_server_and_stops_on_sigterm(tmp_path: Path) -> None:
+    api = InProcessBotAPI()
+    user = ChatUser(api, user_id=4242, language_code="ru")
+    async with serve_bot_api(api, TOKEN) as base_url:
+        environment = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(ROOT),
+            "DATA_DIR": str(tmp_path / "data"),
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": base_url,
+            "LOG_LEVEL": "INFO",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(ROOT / "run_bot.py"),
+            "run",
+            cwd=tmp_path,
+            env=environment,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            async with asyncio.timeout(60):
+                await api.wait_for("getUpdates")
+                api.push_update(user.text("/start"))
+                await api.wait_for("sendMessage")
+            process.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                _stdout, stderr = await process.communicate()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    [greeting] = api.calls_to("sendMessage")
+    assert greeting.params["chat_id"] == 4242
+    assert "Здравствуйте" in str(greeting.result["text"])
+    assert api.calls_to("setMyCommands")
+    assert process.returncode == 0
+    log = stderr.decode()
+    assert 'event="bot stopped"' in log
+    assert TOKEN.split(":")[1] not in log
+    assert (tmp_path / "data" / "permit-assistant.db").exists()

@@ -13,9 +13,8 @@ from bot.i18n import _, directional
 log = logging.getLogger("bot.errors")
 
 
-async def on_error(update: object, context: BotContext) -> None:
+async def report_failure(update: object, error: BaseException | None) -> None:
     """Log the failure with the update's id and kind only, then apologise to the user."""
-    error = context.error
     kind = "none"
     update_id: int | None = None
     if isinstance(update, Update):
@@ -42,3 +41,8 @@ async def on_error(update: object, context: BotContext) -> None:
         )
     except Exception:
         log.warning("could not tell the user about an error", extra={"update_id": update_id})
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """PTB's error handler: report whatever a handler raised."""
+    await report_failure(update, context.error)

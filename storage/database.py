@@ -49,7 +49,8 @@ class Database:
         self.url = make_url(url)
         if self.url.get_backend_name() == "sqlite" and self.url.database:
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: AsyncEngine = create_async_engine(url, echo=echo, pool_pre_ping=False)
+        # hide_parameters: SQL errors must not carry personal values into logs.
+        self.engine: AsyncEngine = create_async_engine(url, echo=echo, hide_parameters=True)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)

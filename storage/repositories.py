@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEntry, ConversationState, TelegramUser, utcnow
+
+SEEN_RESOLUTION = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +35,11 @@ class UserRepository:
         return None if row is None else UserProfile(row.id, row.locale, row.language_code)
 
     async def seen(self, user_id: int, language_code: str | None) -> UserProfile:
-        """Record that the user wrote now (creating them on first contact)."""
+        """Record that the user wrote now (creating them on first contact).
+
+        `last_seen` is only rewritten when it is older than `SEEN_RESOLUTION`, so a user
+        chatting away costs one read per update, not one write.
+        """
         row = await self.session.get(TelegramUser, user_id)
         now = utcnow()
         if row is None:
@@ -41,11 +47,13 @@ class UserRepository:
                 id=user_id, language_code=language_code, settings={}, first_seen=now, last_seen=now
             )
             self.session.add(row)
-        else:
+            await self.session.flush()
+        elif (language_code and row.language_code != language_code) or (
+            now - row.last_seen >= SEEN_RESOLUTION
+        ):
             row.last_seen = now
-            if language_code:
-                row.language_code = language_code
-        await self.session.flush()
+            row.language_code = language_code or row.language_code
+            await self.session.flush()
         return UserProfile(row.id, row.locale, row.language_code)
 
     async def set_locale(self, user_id: int, locale: str) -> None:

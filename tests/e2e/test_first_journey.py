@@ -187,3 +187,22 @@ async def test_commands_are_registered_in_every_language(bot: BotHarness) -> Non
 def bot_messages(calls: list[ApiCall]) -> list[ApiCall]:
     """The sendMessage calls (what arrives as a new message)."""
     return [call for call in calls if call.method == "sendMessage"]
+
+
+async def test_database_outage_is_apologised_for_in_the_telegram_language(
+    bot: BotHarness,
+) -> None:
+    await bot.db.engine.dispose()
+    # Point the store at a path that cannot be opened: every query now fails.
+    from storage.database import Database
+
+    broken = Database(f"sqlite+aiosqlite:///{bot.settings.DATA_DIR / 'missing' / 'x' / 'y.db'}")
+    (bot.settings.DATA_DIR / "missing" / "x").rmdir()
+    bot.app.bot_data.db = broken
+    try:
+        calls = await bot.send(bot.user("ru").text("/start"))
+    finally:
+        await broken.dispose()
+    assert texts(calls) == [
+        "Извините, у меня что-то пошло не так. Пожалуйста, попробуйте ещё раз через минуту."
+    ]

@@ -207,3 +207,23 @@ async def test_sqlite_runs_in_wal_mode(sqlite_database: Database) -> None:
         mode = await connection.scalar(text("PRAGMA journal_mode"))
         foreign_keys = await connection.scalar(text("PRAGMA foreign_keys"))
     assert (mode, foreign_keys) == ("wal", 1)
+
+
+async def test_telegram_language_change_is_recorded(database: Database) -> None:
+    async with database.session() as session:
+        await UserRepository(session).seen(8, "en")
+    async with database.session() as session:
+        profile = await UserRepository(session).seen(8, "ru")
+    assert profile.language_code == "ru"
+    async with database.session() as session:
+        stored = await UserRepository(session).get(8)
+    assert stored is not None
+    assert stored.language_code == "ru"
+
+
+async def test_database_errors_never_carry_the_values_involved(database: Database) -> None:
+    await _permit(database, 1)
+    with pytest.raises(IntegrityError) as raised:
+        async with database.session() as session:
+            session.add(Employer(uscc="91350100M000100Y43", name="Secret Employer Name"))
+    assert "Secret Employer Name" not in str(raised.value)

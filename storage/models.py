@@ -14,6 +14,7 @@ from sqlalchemy import (
     Dialect,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -181,6 +182,8 @@ class WorkPermit(Base):
     issued_on: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date, index=True)
     status: Mapped[PermitStatus] = mapped_column(_enum(PermitStatus))
+    # Opaque reference carried in verification codes instead of the permit number.
+    verification_ref: Mapped[str | None] = mapped_column(String(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -267,6 +270,11 @@ class AuditEntry(Base):
     """Who did what to which record; never carries the personal values themselves."""
 
     __tablename__ = "audit_log"
+    # Lockout checks count recent failures per actor and per subject.
+    __table_args__ = (
+        Index("ix_audit_log_action_actor_at", "action", "actor", "at"),
+        Index("ix_audit_log_action_subject_at", "action", "subject", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -8,8 +8,18 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
-from storage.models import AuditEntry, ConversationState, TelegramUser, utcnow
+from storage.models import (
+    Application,
+    AuditEntry,
+    ConversationState,
+    Person,
+    TelegramLink,
+    TelegramUser,
+    WorkPermit,
+    utcnow,
+)
 
 SEEN_RESOLUTION = timedelta(minutes=5)
 
@@ -74,13 +84,37 @@ class AuditRepository:
         self.session = session
 
     async def record(
-        self, actor: str, action: str, subject: str | None = None, **details: Any
+        self,
+        actor: str,
+        action: str,
+        subject: str | None = None,
+        *,
+        at: datetime | None = None,
+        **details: Any,
     ) -> None:
-        """Append one entry."""
+        """Append one entry (at `at`, by default now)."""
         self.session.add(
-            AuditEntry(actor=actor, action=action, subject=subject, details=details, at=utcnow())
+            AuditEntry(
+                actor=actor, action=action, subject=subject, details=details, at=at or utcnow()
+            )
         )
         await self.session.flush()
+
+    async def times(
+        self,
+        action: str,
+        *,
+        since: datetime,
+        actor: str | None = None,
+        subject: str | None = None,
+    ) -> list[datetime]:
+        """When `action` happened since a moment (by `actor` / on `subject`), oldest first."""
+        query = select(AuditEntry.at).where(AuditEntry.action == action, AuditEntry.at >= since)
+        if actor is not None:
+            query = query.where(AuditEntry.actor == actor)
+        if subject is not None:
+            query = query.where(AuditEntry.subject == subject)
+        return list((await self.session.scalars(query.order_by(AuditEntry.at))).all())
 
     async def count(self, action: str, *, actor: str | None = None, since: datetime) -> int:
         """How many entries of `action` (by `actor`, if given) happened since a moment."""
@@ -128,3 +162,85 @@ class ConversationRepository:
             )
         )
         return bool(getattr(result, "rowcount", 0))
+
+
+@dataclass(frozen=True, slots=True)
+class PermitIdentity:
+    """What a link claim is checked against: a permit and its holder's fingerprints."""
+
+    permit_id: int
+    permit_no: str
+    name_key: str
+    ss_hash: str
+    phone_hash: str
+
+
+class PermitRepository:
+    """Work permits with their holder, employer and applications."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def identity(self, permit_no: str) -> PermitIdentity | None:
+        """The permit with this number and its holder's fingerprints, if it exists."""
+        row = (
+            await self.session.execute(
+                select(
+                    WorkPermit.id,
+                    WorkPermit.permit_no,
+                    Person.name_key,
+                    Person.ss_hash,
+                    Person.phone_hash,
+                )
+                .join(Person, Person.id == WorkPermit.person_id)
+                .where(WorkPermit.permit_no == permit_no)
+            )
+        ).one_or_none()
+        return None if row is None else PermitIdentity(*row)
+
+    async def full(self, permit_id: int) -> WorkPermit | None:
+        """A permit with holder, social security, employer, applications and their history."""
+        return await self.session.scalar(
+            select(WorkPermit)
+            .where(WorkPermit.id == permit_id)
+            .options(
+                selectinload(WorkPermit.person).selectinload(Person.social_security),
+                selectinload(WorkPermit.employer),
+                selectinload(WorkPermit.applications).selectinload(Application.history),
+            )
+        )
+
+
+class LinkRepository:
+    """Which Telegram account is linked to which permit (at most one each way)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def permit_of(self, user_id: int) -> int | None:
+        """The permit linked to this Telegram user."""
+        return await self.session.scalar(
+            select(TelegramLink.permit_id).where(TelegramLink.telegram_user_id == user_id)
+        )
+
+    async def user_of(self, permit_id: int) -> int | None:
+        """The Telegram user linked to this permit."""
+        return await self.session.scalar(
+            select(TelegramLink.telegram_user_id).where(TelegramLink.permit_id == permit_id)
+        )
+
+    async def link(self, user_id: int, permit_id: int) -> None:
+        """Link the user to the permit (the caller checked both are free)."""
+        self.session.add(TelegramLink(telegram_user_id=user_id, permit_id=permit_id))
+        await self.session.flush()
+
+    async def unlink(self, user_id: int) -> int | None:
+        """Remove the user's link; returns the permit it pointed to."""
+        link = await self.session.scalar(
+            select(TelegramLink).where(TelegramLink.telegram_user_id == user_id)
+        )
+        if link is None:
+            return None
+        await self.session.delete(link)
+        await self.session.flush()
+        return link.permit_id

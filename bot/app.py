@@ -12,7 +12,9 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.i18n import N_, _, available_locales, use_locale
+from bot.linking import LinkingService
 from storage.database import Database
+from storage.identifiers import IdentifierHasher
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +24,8 @@ class BotData:
 
     settings: Settings
     db: Database
+    hasher: IdentifierHasher
+    linking: LinkingService
 
 
 ChatData: TypeAlias = dict[object, object]
@@ -90,7 +94,10 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application: BotApplication = builder.build()  # type: ignore[assignment]
-    application.bot_data.settings = settings
-    application.bot_data.db = db
+    services = application.bot_data
+    services.settings = settings
+    services.db = db
+    services.hasher = IdentifierHasher(settings.identifier_hash_key)
+    services.linking = LinkingService(db, services.hasher)
     register_handlers(application)
     return application

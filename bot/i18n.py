@@ -11,7 +11,7 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 
@@ -158,9 +158,9 @@ def format_day(value: date) -> str:
     return format_date(value, format="long", locale=babel_locale(_current.get()))
 
 
-def format_moment(value: datetime) -> str:
-    """A date and time written the way the current locale writes it."""
-    return format_datetime(value, format="medium", locale=babel_locale(_current.get()))
+def format_moment(value: datetime, tz: tzinfo | None = None) -> str:
+    """A date and time written the way the current locale writes it, in time zone `tz`."""
+    return format_datetime(value, format="medium", tzinfo=tz, locale=babel_locale(_current.get()))
 
 
 def format_number(value: int | float) -> str:

@@ -8,6 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.i18n import _, directional
+from handlers.conversation import visitor
 
 
 class MenuAction(enum.StrEnum):
@@ -16,18 +17,22 @@ class MenuAction(enum.StrEnum):
     HOME = "menu:home"
     HELP = "menu:help"
     LANGUAGE = "menu:language"
+    LINK = "menu:link"
 
 
 def main_menu() -> InlineKeyboardMarkup:
-    """The main menu in the current language."""
-    return InlineKeyboardMarkup(
+    """The main menu in the current language, for a linked or a not-yet-linked user."""
+    current = visitor()
+    rows: list[list[InlineKeyboardButton]] = []
+    if current is None or not current.linked:
+        rows.append([InlineKeyboardButton(_("🔗 Link my permit"), callback_data=MenuAction.LINK)])
+    rows.append(
         [
-            [
-                InlineKeyboardButton(_("❓ Help"), callback_data=MenuAction.HELP),
-                InlineKeyboardButton(_("🌐 Language"), callback_data=MenuAction.LANGUAGE),
-            ]
+            InlineKeyboardButton(_("❓ Help"), callback_data=MenuAction.HELP),
+            InlineKeyboardButton(_("🌐 Language"), callback_data=MenuAction.LANGUAGE),
         ]
     )
+    return InlineKeyboardMarkup(rows)
 
 
 def back_to_menu() -> InlineKeyboardMarkup:

@@ -1,4 +1,4 @@
-"""Runs before every journey: records the user and makes their language current."""
+"""Runs before every journey: records the user, sets their language, loads their step."""
 
 from __future__ import annotations
 
@@ -8,24 +8,42 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.app import BotContext
 from bot.i18n import resolve_locale, set_locale
+from handlers.conversation import Visitor, set_visitor
 from handlers.errors import report_failure
-from storage.repositories import UserRepository
+from storage.repositories import ConversationRepository, LinkRepository, UserRepository
+
+
+def _leaves_journey(update: Update) -> bool:
+    # A command other than /cancel means the user moved on from a half-finished journey.
+    message = update.effective_message
+    text = message.text if message is not None else None
+    return bool(text and text.startswith("/") and not text.startswith("/cancel"))
 
 
 async def prepare_update(update: Update, context: BotContext) -> None:
-    """Record the user (first contact or last seen) and set the update's locale."""
+    """Record the user, set the update's locale, and load their link and journey step."""
     user = update.effective_user
+    chat = update.effective_chat
     settings = context.bot_data.settings
+    set_visitor(None)
     if user is None or user.is_bot:
         set_locale(settings.DEFAULT_LOCALE)
         return
     # Telegram's language first, so even a database failure is apologised for in it.
     set_locale(resolve_locale(None, user.language_code, settings.DEFAULT_LOCALE))
+    chat_id = chat.id if chat is not None else user.id
     try:
         async with context.bot_data.db.session() as session:
             profile = await UserRepository(session).seen(user.id, user.language_code)
+            permit_id = await LinkRepository(session).permit_of(user.id)
+            conversations = ConversationRepository(session)
+            step = await conversations.get(user.id, chat_id)
+            if step is not None and _leaves_journey(update):
+                await conversations.clear(user.id, chat_id)
+                step = None
     except SQLAlchemyError as error:
         # Without the store no journey can answer properly: apologise once and stop here.
         await report_failure(update, error)
         raise ApplicationHandlerStop from error
     set_locale(resolve_locale(profile.locale, user.language_code, settings.DEFAULT_LOCALE))
+    set_visitor(Visitor(user.id, chat_id, permit_id, step))

@@ -21,7 +21,11 @@ async def test_start_greets_by_name_and_shows_the_main_menu(bot: BotHarness) -> 
     calls = await bot.send(bot.user("en").text("/start"))
     [sent] = bot_messages(calls)
     assert sent.result["text"].startswith("Hello, Demo! I am Work Permit Assistant.")
-    assert buttons(sent) == [("❓ Help", "menu:help"), ("🌐 Language", "menu:language")]
+    assert buttons(sent) == [
+        ("🔗 Link my permit", "menu:link"),
+        ("❓ Help", "menu:help"),
+        ("🌐 Language", "menu:language"),
+    ]
     assert sent.params["chat_id"] == 100001
 
 
@@ -62,7 +66,11 @@ async def test_help_button_edits_the_menu_in_place(bot: BotHarness) -> None:
     assert "/language" in calls[1].result["text"]
     assert buttons(calls[1]) == [("⬅️ Main menu", "menu:home")]
     back = await bot.send(user.press(calls[1].result, "menu:home"))
-    assert buttons(back[-1]) == [("❓ Help", "menu:help"), ("🌐 Language", "menu:language")]
+    assert [data for _label, data in buttons(back[-1])] == [
+        "menu:link",
+        "menu:help",
+        "menu:language",
+    ]
 
 
 async def test_language_switch_is_saved_and_used_from_then_on(bot: BotHarness) -> None:

@@ -44,5 +44,5 @@ def configure_logging(level: int) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # httpx logs every request URL, and Bot API URLs contain the bot token.
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "alembic"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

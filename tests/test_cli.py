@@ -162,3 +162,40 @@ async def test_run_polls_any_bot_api_server_and_stops_on_sigterm(tmp_path: Path)
     assert 'event="bot stopped"' in log
     assert TOKEN.split(":")[1] not in log
     assert (tmp_path / "data" / "permit-assistant.db").exists()
+
+
+def test_import_of_the_example_file_creates_then_updates(tmp_path: Path) -> None:
+    example = ROOT / "examples" / "records.csv"
+    first = cli(tmp_path, "import", str(example))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "created 6, updated 0, skipped 0"
+    second = cli(tmp_path, "import", str(example))
+    assert second.stdout.strip() == "created 0, updated 6, skipped 0"
+    assert second.stderr == ""
+
+
+def test_import_with_invalid_rows_writes_nothing_and_says_where(tmp_path: Path) -> None:
+    lines = (ROOT / "examples" / "records.csv").read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].replace(",B,", ",D,", 1)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cli(tmp_path, "import", str(bad))
+    assert result.returncode == 3
+    assert "line 3: category: unknown category 'D' (expected A, B or C)" in result.stderr
+    assert "nothing imported" in result.stderr
+    with sqlite3.connect(tmp_path / "data" / "permit-assistant.db") as connection:
+        (permits,) = connection.execute("SELECT count(*) FROM work_permits").fetchone()
+    assert permits == 0
+    skipping = cli(tmp_path, "import", str(bad), "--skip-invalid")
+    assert skipping.returncode == 0
+    assert skipping.stdout.strip() == "created 5, updated 0, skipped 1"
+
+
+def test_import_of_a_missing_or_broken_file_is_one_clear_line(tmp_path: Path) -> None:
+    missing = cli(tmp_path, "import", "nope.csv")
+    assert (missing.returncode, missing.stderr.strip()) == (3, "error: nope.csv: no such file")
+    (tmp_path / "latin1.csv").write_bytes("permit_no,full_name\n1,Müller\n".encode("latin-1"))
+    broken = cli(tmp_path, "import", "latin1.csv")
+    assert broken.returncode == 3
+    [line] = broken.stderr.strip().splitlines()
+    assert "UTF-8" in line

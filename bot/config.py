@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ EXPECTED: dict[str, str] = {
     "LOG_LEVEL": "one of " + ", ".join(_LOG_LEVELS),
     "DATA_DIR": "a directory the bot may write to",
     "IDENTIFIER_HASH_KEY": "at least 32 characters of secret text",
+    "HOLIDAY_CALENDAR": "a country code known to the `holidays` package (like CN), or none",
+    "PUBLIC_HOLIDAYS": "comma-separated dates in the form YYYY-MM-DD",
 }
 
 
@@ -53,6 +56,8 @@ class Settings(BaseSettings):
     TIMEZONE: str = "Asia/Shanghai"
     LOG_LEVEL: str = "INFO"
     IDENTIFIER_HASH_KEY: str | None = Field(default=None, repr=False)
+    HOLIDAY_CALENDAR: str = "CN"
+    PUBLIC_HOLIDAYS: str = ""
 
     @field_validator("BOT_TOKEN")
     @classmethod
@@ -112,6 +117,35 @@ class Settings(BaseSettings):
         if len(value) < 32:
             raise ValueError("too short")
         return value
+
+    @field_validator("HOLIDAY_CALENDAR")
+    @classmethod
+    def _holiday_calendar(cls, value: str) -> str:
+        if value.lower() == "none":
+            return "none"
+        import holidays
+
+        if value.upper() not in holidays.list_supported_countries():
+            raise ValueError("unknown country")
+        return value.upper()
+
+    @field_validator("PUBLIC_HOLIDAYS")
+    @classmethod
+    def _public_holidays(cls, value: str) -> str:
+        for part in filter(None, (item.strip() for item in value.split(","))):
+            date.fromisoformat(part)
+        return value
+
+    def holidays(self, first_year: int, last_year: int) -> frozenset[date]:
+        """Public holidays: the official calendar plus the extra PUBLIC_HOLIDAYS dates."""
+        from bot.deadlines import official_holidays
+
+        extra = {
+            date.fromisoformat(part)
+            for part in (item.strip() for item in self.PUBLIC_HOLIDAYS.split(","))
+            if part
+        }
+        return official_holidays(self.HOLIDAY_CALENDAR, first_year, last_year) | extra
 
     @property
     def database_url(self) -> str:

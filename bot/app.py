@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeAlias
 
 from telegram import BotCommand
@@ -11,8 +12,11 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, Job
 from telegram.request import BaseRequest
 
 from bot.config import Settings
+from bot.credentials import KeyRing
 from bot.i18n import N_, _, available_locales, use_locale
 from bot.linking import LinkingService
+from bot.permits import PermitService
+from bot.verification_codes import CodeIssuer
 from storage.database import Database
 from storage.identifiers import IdentifierHasher
 
@@ -26,6 +30,8 @@ class BotData:
     db: Database
     hasher: IdentifierHasher
     linking: LinkingService
+    permits: PermitService
+    codes: CodeIssuer
 
 
 ChatData: TypeAlias = dict[object, object]
@@ -45,8 +51,12 @@ class CommandSpec:
 
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("start", N_("Main menu")),
+    CommandSpec("status", N_("My permit, deadlines and applications")),
+    CommandSpec("qr", N_("A QR code that proves my permit is valid")),
+    CommandSpec("link", N_("Link my Telegram account to my permit")),
     CommandSpec("help", N_("What this bot can do")),
     CommandSpec("language", N_("Change language")),
+    CommandSpec("cancel", N_("Stop what I am doing")),
 )
 DESCRIPTION = N_(
     "I help foreigners working in China with their work permit: status, deadlines, "
@@ -99,5 +109,10 @@ def build_application(
     services.db = db
     services.hasher = IdentifierHasher(settings.identifier_hash_key)
     services.linking = LinkingService(db, services.hasher)
+    today = lambda: datetime.now(settings.tz).date()  # noqa: E731 - one shared definition
+    services.permits = PermitService(db, today, settings.holidays)
+    ring = KeyRing(settings.signing_key_path)
+    ring.active  # noqa: B018 - load (or create) the keys now, not racing in worker threads
+    services.codes = CodeIssuer(db, ring, settings.PUBLIC_BASE_URL, settings.QR_TTL_SECONDS, today)
     register_handlers(application)
     return application

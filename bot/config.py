@@ -33,6 +33,9 @@ EXPECTED: dict[str, str] = {
     "IDENTIFIER_HASH_KEY": "at least 32 characters of secret text",
     "HOLIDAY_CALENDAR": "a country code known to the `holidays` package (like CN), or none",
     "PUBLIC_HOLIDAYS": "comma-separated dates in the form YYYY-MM-DD",
+    "PUBLIC_BASE_URL": "the http(s) address verifiers reach, like https://permits.example.com",
+    "QR_TTL_SECONDS": "a number of seconds from 60 to 86400",
+    "SIGNING_KEY_PATH": "a file path the bot may write its signing keys to",
 }
 
 
@@ -58,6 +61,9 @@ class Settings(BaseSettings):
     IDENTIFIER_HASH_KEY: str | None = Field(default=None, repr=False)
     HOLIDAY_CALENDAR: str = "CN"
     PUBLIC_HOLIDAYS: str = ""
+    PUBLIC_BASE_URL: str = "http://127.0.0.1:8080"
+    QR_TTL_SECONDS: int = Field(default=600, ge=60, le=86400)
+    SIGNING_KEY_PATH: Path | None = None
 
     @field_validator("BOT_TOKEN")
     @classmethod
@@ -69,7 +75,7 @@ class Settings(BaseSettings):
             raise ValueError("malformed")
         return value
 
-    @field_validator("TELEGRAM_API_BASE_URL", "TELEGRAM_FILE_BASE_URL")
+    @field_validator("TELEGRAM_API_BASE_URL", "TELEGRAM_FILE_BASE_URL", "PUBLIC_BASE_URL")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")) or len(value) < 10:
@@ -146,6 +152,11 @@ class Settings(BaseSettings):
             if part
         }
         return official_holidays(self.HOLIDAY_CALENDAR, first_year, last_year) | extra
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Where the verification-code signing keys live (created on first use)."""
+        return self.SIGNING_KEY_PATH or self.DATA_DIR / "signing-keys.json"
 
     @property
     def database_url(self) -> str:

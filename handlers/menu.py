@@ -18,6 +18,8 @@ class MenuAction(enum.StrEnum):
     HELP = "menu:help"
     LANGUAGE = "menu:language"
     LINK = "menu:link"
+    STATUS = "menu:status"
+    QR = "qr:general"
 
 
 def main_menu() -> InlineKeyboardMarkup:
@@ -26,6 +28,13 @@ def main_menu() -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     if current is None or not current.linked:
         rows.append([InlineKeyboardButton(_("🔗 Link my permit"), callback_data=MenuAction.LINK)])
+    else:
+        rows.append(
+            [
+                InlineKeyboardButton(_("📋 My permit"), callback_data=MenuAction.STATUS),
+                InlineKeyboardButton(_("🔐 QR code"), callback_data=MenuAction.QR),
+            ]
+        )
     rows.append(
         [
             InlineKeyboardButton(_("❓ Help"), callback_data=MenuAction.HELP),

@@ -16,8 +16,12 @@ def help_text() -> str:
         "Here is what I can do:\n"
         "\n"
         "/start — main menu\n"
+        "/status — your permit, deadlines and applications\n"
+        "/qr — a QR code anyone can scan to check your permit\n"
+        "/link — link your Telegram account to your permit\n"
         "/help — this help\n"
         "/language — choose the language I speak\n"
+        "/cancel — stop what I am doing\n"
         "\n"
         "Use the buttons under my messages, or type a command."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -180,6 +181,24 @@ class PermitRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def verification_ref(self, permit_id: int) -> str | None:
+        """The permit's opaque reference for verification codes, created on first use."""
+        permit = await self.session.get(WorkPermit, permit_id)
+        if permit is None:
+            return None
+        if permit.verification_ref is None:
+            permit.verification_ref = secrets.token_urlsafe(12)
+            await self.session.flush()
+        return permit.verification_ref
+
+    async def by_verification_ref(self, reference: str) -> WorkPermit | None:
+        """The permit a verification code refers to, with holder and employer."""
+        return await self.session.scalar(
+            select(WorkPermit)
+            .where(WorkPermit.verification_ref == reference)
+            .options(selectinload(WorkPermit.person), selectinload(WorkPermit.employer))
+        )
 
     async def identity(self, permit_no: str) -> PermitIdentity | None:
         """The permit with this number and its holder's fingerprints, if it exists."""

@@ -187,9 +187,18 @@ async def test_commands_are_registered_in_every_language(bot: BotHarness) -> Non
     registered = bot.api.commands
     by_language = {language: commands for (_scope, language), commands in registered.items()}
     assert {"", "ru", "zh", "ar"} <= set(by_language)
-    assert [c["command"] for c in by_language[""]] == ["start", "help", "language"]
-    assert by_language["ru"][2]["description"] == "Сменить язык"
-    assert by_language["zh"][2]["description"] == "切换语言"
+    assert [c["command"] for c in by_language[""]] == [
+        "start",
+        "status",
+        "qr",
+        "link",
+        "help",
+        "language",
+        "cancel",
+    ]
+    language = {c["command"]: c["description"] for c in by_language["ru"]}
+    assert language["language"] == "Сменить язык"
+    assert {c["command"]: c["description"] for c in by_language["zh"]}["language"] == "切换语言"
 
 
 def bot_messages(calls: list[ApiCall]) -> list[ApiCall]:

@@ -7,16 +7,10 @@ from sqlalchemy import select
 
 from bot.inprocess_bot_api import ChatUser
 from storage.models import AuditEntry, ConversationState
-from storage.seed import SeedIdentity, demo_identities, seed_demo_records
-from tests.conftest import HASH_KEY, BotHarness, buttons, texts
+from storage.seed import SeedIdentity, demo_identities
+from tests.conftest import BotHarness, buttons, texts
 
 ANNA, IVAN = demo_identities()[0], demo_identities()[1]
-
-
-@pytest.fixture
-async def seeded(bot: BotHarness) -> BotHarness:
-    await seed_demo_records(bot.db, HASH_KEY)
-    return bot
 
 
 async def link(

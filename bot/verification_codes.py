@@ -1,0 +1,99 @@
+"""Issuing verification codes: the signed URL and its QR image, never for a dead permit."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import qrcode
+from qrcode.constants import ERROR_CORRECT_M
+
+from bot.credentials import KeyRing, Purpose, sign
+from storage.database import Database
+from storage.models import PermitStatus, utcnow
+from storage.repositories import PermitRepository
+
+
+class Refusal(enum.StrEnum):
+    """Why no code is issued."""
+
+    NO_PERMIT = "no_permit"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class CodeRefused(Exception):
+    """No code can be issued for this permit now."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.value)
+        self.refusal = refusal
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCode:
+    """A fresh verification code."""
+
+    url: str
+    token: str
+    purpose: Purpose
+    expires_at: datetime
+    png: bytes
+
+
+def render_qr_png(data: str) -> bytes:
+    """A QR code of `data` as PNG bytes (medium error correction, quiet zone included)."""
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=8, border=4)
+    code.add_data(data)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image().save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class CodeIssuer:
+    """Signs codes for valid permits and renders them, keeping CPU work off the event loop."""
+
+    def __init__(
+        self,
+        db: Database,
+        ring: KeyRing,
+        public_base_url: str,
+        ttl_seconds: int,
+        today: Callable[[], date],
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.ring = ring
+        self.base = public_base_url.rstrip("/")
+        self.ttl = ttl_seconds
+        self.today = today
+        self.clock = clock
+
+    def url_for(self, token: str) -> str:
+        """The page a verifier's camera opens."""
+        return f"{self.base}/v/{token}"
+
+    async def issue(self, permit_id: int, purpose: Purpose) -> IssuedCode:
+        """A new code for the permit, or `CodeRefused` if it is cancelled or expired."""
+        async with self.db.session() as session:
+            repository = PermitRepository(session)
+            permit = await repository.full(permit_id)
+            if permit is None:
+                raise CodeRefused(Refusal.NO_PERMIT)
+            if permit.status is PermitStatus.CANCELLED:
+                raise CodeRefused(Refusal.CANCELLED)
+            if permit.status is PermitStatus.EXPIRED or permit.valid_until < self.today():
+                raise CodeRefused(Refusal.EXPIRED)
+            reference = await repository.verification_ref(permit_id)
+        assert reference is not None
+        now = self.clock()
+        # Signing and QR rendering cost milliseconds of CPU: a worker thread does both.
+        token = await asyncio.to_thread(sign, self.ring, reference, purpose, now, self.ttl)
+        url = self.url_for(token)
+        png = await asyncio.to_thread(render_qr_png, url)
+        return IssuedCode(url, token, purpose, now + timedelta(seconds=self.ttl), png)

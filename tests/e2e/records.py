@@ -1,0 +1,21 @@
+"""The seeded records the journeys are tested against, and linking an account directly."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from storage.repositories import LinkRepository, PermitRepository, UserRepository
+from storage.seed import SeedIdentity, demo_identities
+from tests.conftest import BotHarness
+
+TODAY = date(2026, 11, 27)  # a Friday; the seed's deadlines are relative to it
+PEOPLE = {identity.full_name: identity for identity in demo_identities()}
+
+
+async def linked(bot: BotHarness, who: SeedIdentity, user_id: int = 100001) -> None:
+    """Link a Telegram user to a seeded permit without walking the /link journey."""
+    async with bot.db.session() as session:
+        await UserRepository(session).seen(user_id, "en")
+        identity = await PermitRepository(session).identity(who.permit_no)
+        assert identity is not None
+        await LinkRepository(session).link(user_id, identity.permit_id)

@@ -14,11 +14,25 @@ def register_handlers(application: BotApplication) -> None:
     """Add every journey's handlers in the order they must be tried."""
     from telegram import Update
 
-    from handlers import conversation, errors, fallback, language, link, qr, start, status
+    from handlers import (
+        conversation,
+        document,
+        errors,
+        fallback,
+        guides,
+        language,
+        leaving,
+        link,
+        qr,
+        social,
+        start,
+        status,
+    )
     from handlers.session import prepare_update
 
     # Group -1 runs first for every update: it records the user and sets their locale.
     application.add_handler(TypeHandler(Update, prepare_update), group=-1)
-    for journey in (conversation, start, language, link, status, qr, fallback):
+    journeys = (conversation, start, language, link, status, qr, document, social, guides, leaving)
+    for journey in (*journeys, fallback):
         application.add_handlers(journey.handlers())
     application.add_error_handler(errors.on_error)

@@ -20,27 +20,59 @@ class MenuAction(enum.StrEnum):
     LINK = "menu:link"
     STATUS = "menu:status"
     QR = "qr:general"
+    DOCUMENT = "menu:document"
+    SOCIAL = "menu:social"
+    GUIDES = "menu:guides"
+    ACCOUNT = "menu:account"
+    UNLINK = "menu:unlink"
+    FORGET = "menu:forget"
 
 
 def main_menu() -> InlineKeyboardMarkup:
     """The main menu in the current language, for a linked or a not-yet-linked user."""
     current = visitor()
+    button = InlineKeyboardButton
     rows: list[list[InlineKeyboardButton]] = []
     if current is None or not current.linked:
-        rows.append([InlineKeyboardButton(_("🔗 Link my permit"), callback_data=MenuAction.LINK)])
+        rows.append([button(_("🔗 Link my permit"), callback_data=MenuAction.LINK)])
     else:
         rows.append(
             [
-                InlineKeyboardButton(_("📋 My permit"), callback_data=MenuAction.STATUS),
-                InlineKeyboardButton(_("🔐 QR code"), callback_data=MenuAction.QR),
+                button(_("📋 My permit"), callback_data=MenuAction.STATUS),
+                button(_("🔐 QR code"), callback_data=MenuAction.QR),
+            ]
+        )
+        rows.append(
+            [
+                button(_("📄 Permit document"), callback_data=MenuAction.DOCUMENT),
+                button(_("🪪 Social security"), callback_data=MenuAction.SOCIAL),
             ]
         )
     rows.append(
         [
-            InlineKeyboardButton(_("❓ Help"), callback_data=MenuAction.HELP),
-            InlineKeyboardButton(_("🌐 Language"), callback_data=MenuAction.LANGUAGE),
+            button(_("📚 Guides"), callback_data=MenuAction.GUIDES),
+            button(_("❓ Help"), callback_data=MenuAction.HELP),
         ]
     )
+    rows.append(
+        [
+            button(_("🌐 Language"), callback_data=MenuAction.LANGUAGE),
+            button(_("⚙️ My account"), callback_data=MenuAction.ACCOUNT),
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def account_menu() -> InlineKeyboardMarkup:
+    """Leaving options: unlink (when linked) and delete my data."""
+    current = visitor()
+    rows: list[list[InlineKeyboardButton]] = []
+    if current is not None and current.linked:
+        rows.append(
+            [InlineKeyboardButton(_("🔓 Unlink my permit"), callback_data=MenuAction.UNLINK)]
+        )
+    rows.append([InlineKeyboardButton(_("🗑 Delete my data"), callback_data=MenuAction.FORGET)])
+    rows.append([InlineKeyboardButton(_("⬅️ Main menu"), callback_data=MenuAction.HOME)])
     return InlineKeyboardMarkup(rows)
 
 

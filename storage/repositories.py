@@ -67,6 +67,15 @@ class UserRepository:
             await self.session.flush()
         return UserProfile(row.id, row.locale, row.language_code)
 
+    async def delete(self, user_id: int) -> bool:
+        """Delete the user's row (language and settings); True if there was one."""
+        row = await self.session.get(TelegramUser, user_id)
+        if row is None:
+            return False
+        await self.session.delete(row)
+        await self.session.flush()
+        return True
+
     async def set_locale(self, user_id: int, locale: str) -> None:
         """Save the user's explicit language choice."""
         row = await self.session.get(TelegramUser, user_id)
@@ -154,6 +163,13 @@ class ConversationRepository:
         row.journey, row.step, row.data = step.journey, step.step, dict(step.data)
         row.updated_at = utcnow()
         await self.session.flush()
+
+    async def clear_all(self, user_id: int) -> int:
+        """End the user's journeys in every chat; returns how many there were."""
+        result = await self.session.execute(
+            delete(ConversationState).where(ConversationState.telegram_user_id == user_id)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def clear(self, user_id: int, chat_id: int) -> bool:
         """End the user's journey in this chat; True if there was one."""

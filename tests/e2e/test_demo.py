@@ -13,7 +13,7 @@ def test_piped_demo_prints_every_reply(tmp_path: Path) -> None:
     out = result.stdout
     assert "you › /start" in out
     assert "bot › Hello, Demo! I am Work Permit Assistant." in out
-    assert "[1] 🔗 Link my permit   [2] ❓ Help   [3] 🌐 Language" in out
+    assert "[1] 🔗 Link my permit   [2] 📚 Guides   [3] ❓ Help   [4] 🌐 Language" in out
     assert "you › /help" in out
     assert "/language — choose the language I speak" in out
     assert "Traceback" not in result.stderr
@@ -26,10 +26,10 @@ def test_demo_shows_seeded_identities_to_link_with(tmp_path: Path) -> None:
 
 
 def test_typing_a_number_presses_that_button(tmp_path: Path) -> None:
-    result = cli(tmp_path, "demo", "--lang", "ru", stdin="/start\n3\n3\n")
+    result = cli(tmp_path, "demo", "--lang", "ru", stdin="/start\n4\n3\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "you › [3] 🌐 Язык" in out
+    assert "you › [4] 🌐 Язык" in out
     assert "bot › (edited) Выберите язык:" in out
     # The language list is ordered en, ar, ru, zh_Hans: button 3 is Русский (already ticked).
     assert "✓ Русский" in out

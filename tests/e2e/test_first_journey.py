@@ -23,8 +23,10 @@ async def test_start_greets_by_name_and_shows_the_main_menu(bot: BotHarness) -> 
     assert sent.result["text"].startswith("Hello, Demo! I am Work Permit Assistant.")
     assert buttons(sent) == [
         ("🔗 Link my permit", "menu:link"),
+        ("📚 Guides", "menu:guides"),
         ("❓ Help", "menu:help"),
         ("🌐 Language", "menu:language"),
+        ("⚙️ My account", "menu:account"),
     ]
     assert sent.params["chat_id"] == 100001
 
@@ -68,8 +70,10 @@ async def test_help_button_edits_the_menu_in_place(bot: BotHarness) -> None:
     back = await bot.send(user.press(calls[1].result, "menu:home"))
     assert [data for _label, data in buttons(back[-1])] == [
         "menu:link",
+        "menu:guides",
         "menu:help",
         "menu:language",
+        "menu:account",
     ]
 
 
@@ -191,7 +195,12 @@ async def test_commands_are_registered_in_every_language(bot: BotHarness) -> Non
         "start",
         "status",
         "qr",
+        "document",
+        "social",
+        "guide",
         "link",
+        "unlink",
+        "forget",
         "help",
         "language",
         "cancel",

@@ -1,0 +1,68 @@
+"""The /document journey: the permit information as a one-page PDF with its verification QR."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import InputFile, Update
+from telegram.constants import ChatAction
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot.app import BotContext
+from bot.credentials import Purpose
+from bot.documents import PermitDocument, render_permit_pdf
+from bot.i18n import _, current_locale, directional
+from bot.verification_codes import CodeRefused
+from handlers.conversation import visitor
+from handlers.link import needs_link
+from handlers.menu import MenuAction, main_menu, show
+from handlers.qr import refusal_text
+from storage.models import utcnow
+
+
+async def document(update: Update, context: BotContext) -> None:
+    """Send the PDF at once (rendered off the event loop)."""
+    if update.callback_query:
+        await update.callback_query.answer()
+    current = visitor()
+    chat = update.effective_chat
+    if current is None or chat is None:
+        return
+    if current.permit_id is None:
+        await needs_link(update)
+        return
+    overview = await context.bot_data.permits.overview(current.permit_id)
+    if overview is None:
+        await needs_link(update)
+        return
+    try:
+        code = await context.bot_data.codes.issue(current.permit_id, Purpose.GENERAL)
+    except CodeRefused as refused:
+        await show(update, refusal_text(refused.refusal), main_menu())
+        return
+    await chat.send_chat_action(ChatAction.UPLOAD_DOCUMENT)
+    page = PermitDocument(
+        details=overview.details,
+        qr_png=code.png,
+        issued_at=utcnow(),
+        tz=context.bot_data.settings.tz,
+        reader_locale=current_locale(),
+    )
+    pdf = await asyncio.to_thread(render_permit_pdf, page)
+    await chat.send_document(
+        InputFile(pdf, filename="work-permit-information.pdf"),
+        caption=directional(
+            _(
+                "📄 Your work permit information (Chinese and English). Its QR code stays "
+                "valid for a short time only; send /qr for a fresh one."
+            )
+        ),
+    )
+
+
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    """This journey's handlers."""
+    return [
+        CommandHandler("document", document),
+        CallbackQueryHandler(document, pattern=f"^{MenuAction.DOCUMENT}$"),
+    ]

@@ -83,18 +83,49 @@ def back_to_menu() -> InlineKeyboardMarkup:
     )
 
 
+MESSAGE_LIMIT = 4096
+
+
+def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Cut a long text into messages Telegram accepts: at paragraphs, then lines, then words.
+
+    A word is only cut when it alone is longer than a whole message.
+    """
+    chunks: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[: limit + 1]
+        cut = -1
+        for separator in ("\n\n", "\n", " "):
+            cut = window.rfind(separator, 0, limit)
+            if cut > 0:
+                break
+        if cut <= 0:
+            cut = limit
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n ")
+    if rest or not chunks:
+        chunks.append(rest)
+    return chunks
+
+
 async def show(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Show `text`: edit the message whose button was pressed, else send a new message."""
-    text = directional(text)
+    """Show `text`: edit the message whose button was pressed, else send new messages.
+
+    Texts over Telegram's limit go out as several messages; the buttons go under the last.
+    """
+    parts = [directional(part) for part in split_text(text, MESSAGE_LIMIT - 1)]
     query = update.callback_query
     if query is not None and query.message is not None and query.message.is_accessible:
+        first, parts = parts[0], parts[1:]
         try:
-            await query.edit_message_text(text, reply_markup=markup)
+            await query.edit_message_text(first, reply_markup=None if parts else markup)
         except BadRequest as error:
             # Pressing the button of the screen already shown changes nothing; that is fine.
             if "not modified" not in error.message:
                 raise
-        return
     chat = update.effective_chat
-    if chat is not None:
-        await chat.send_message(text, reply_markup=markup)
+    if chat is None:
+        return
+    for index, part in enumerate(parts):
+        await chat.send_message(part, reply_markup=markup if index == len(parts) - 1 else None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -177,7 +179,7 @@ async def status(update: Update, context: BotContext) -> None:
         await show(update, status_text(overview), status_keyboard(overview))
 
 
-def applications_text(overview: PermitOverview, page: int) -> str:
+def applications_text(overview: PermitOverview, page: int, tz: tzinfo) -> str:
     """The applications and one page of their timeline, newest first."""
     lines = [_("📜 Applications")]
     for application in overview.applications:
@@ -197,7 +199,7 @@ def applications_text(overview: PermitOverview, page: int) -> str:
     start = page * TIMELINE_PAGE
     for entry in overview.timeline[start : start + TIMELINE_PAGE]:
         line = _("{when} — {kind} {reference}: {status}").format(
-            when=isolate(format_moment(entry.at)),
+            when=isolate(format_moment(entry.at, tz)),
             kind=_(APPLICATION_KIND_LABELS[entry.kind]),
             reference=isolate(entry.reference_no),
             status=_(APPLICATION_STATUS_LABELS[entry.status]),
@@ -233,7 +235,8 @@ async def applications(update: Update, context: BotContext) -> None:
         )
     rows = [navigation] if navigation else []
     rows.append([InlineKeyboardButton(_("⬅️ Back to my permit"), callback_data=MenuAction.STATUS)])
-    await show(update, applications_text(overview, page), InlineKeyboardMarkup(rows))
+    text = applications_text(overview, page, context.bot_data.settings.tz)
+    await show(update, text, InlineKeyboardMarkup(rows))
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:

@@ -128,3 +128,42 @@ async def test_days_left_follow_the_language_s_plural_rules(
     text = await status_of(seeded, "Anna Müller", language)
     assert expected in text
     assert "days left" not in text
+
+
+async def test_a_long_history_is_paged_and_every_page_fits(seeded: BotHarness) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from storage.models import Application, ApplicationEvent, ApplicationStatus
+
+    await linked(seeded, PEOPLE["Иван Петров"])
+    async with seeded.db.session() as session:
+        application = await session.scalar(
+            select(Application).where(Application.reference_no == "EXT-555502")
+        )
+        assert application is not None
+        for n in range(20):
+            session.add(
+                ApplicationEvent(
+                    application_id=application.id,
+                    status=ApplicationStatus.DOCUMENTS_REQUESTED,
+                    at=datetime(2026, 11, 1, tzinfo=UTC) + timedelta(hours=n),
+                    note="Please upload the signed contract page " + "again " * 30,
+                )
+            )
+    user = seeded.user()
+    [card] = [c for c in await seeded.send(user.text("/status")) if c.method == "sendMessage"]
+    message = card.result
+    seen_pages = 0
+    data = "status:apps:0"
+    while data:
+        calls = await seeded.send(user.press(message, data))
+        edited = [c for c in calls if c.method in ("editMessageText", "sendMessage")]
+        assert edited, "each page is shown"
+        assert all(len(str(c.params["text"])) <= 4096 for c in edited)
+        seen_pages += 1
+        message = edited[-1].result
+        older = [d for label, d in buttons(edited[-1]) if label.startswith("Older")]
+        data = older[0] if older else ""
+    assert seen_pages == 5  # 23 events, 6 per page

@@ -6,6 +6,7 @@ Noto Sans CJK); nothing is fetched at run time. Their files are located once per
 
 from __future__ import annotations
 
+import copy
 import io
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -14,8 +15,10 @@ from importlib import import_module
 from pathlib import Path
 
 from babel import Locale
+from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import SubsetMap, TTFFont
 
 from bot.i18n import N_, _, babel_locale, format_day, use_locale
 from bot.permits import PermitDetails
@@ -78,6 +81,52 @@ def _package_file(package: str, pattern: str) -> Path:
     return found[0]
 
 
+class LoadedFont:
+    """A font parsed once per process; each document gets a light copy of it.
+
+    fpdf2 parses a font file on every `add_font` (for Noto Sans CJK about 0.2 s) and then
+    subsets its glyph tables in place when writing the PDF. So the parsed font (metrics,
+    cmap, widths) is kept here, and each document gets a copy with its own glyph tables,
+    reopened from bytes read once. This leans on fpdf2 internals, hence the pinned range.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.data = path.read_bytes()
+        probe = FPDF()
+        probe.add_font("probe", fname=str(path))
+        template = probe.fonts["probe"]
+        assert isinstance(template, TTFFont)
+        self.template = template
+
+    def attach(self, pdf: FPDF, family: str) -> None:
+        """Make this font available in `pdf` under `family` (regular style)."""
+        font = copy.copy(self.template)
+        font.i = len(pdf.fonts) + 1
+        font.fontkey = family
+        # Writing the PDF subsets these tables in place: every document needs its own.
+        font.ttfont = ttLib.TTFont(io.BytesIO(self.data), recalcTimestamp=False, lazy=True)
+        font.subset = SubsetMap(font)
+        font.missing_glyphs = []
+        font.biggest_size_pt = 0
+        font.desc = copy.copy(self.template.desc)
+        font._hbfont = None
+        pdf.fonts[family] = font
+        if font.is_cff and font.is_cid_keyed:
+            pdf._set_min_pdf_version("1.6")
+
+
+@cache
+def loaded_fonts() -> dict[str, LoadedFont]:
+    """The bundled fonts, read and parsed once per process."""
+    files = font_files()
+    return {
+        "sans": LoadedFont(files.latin),
+        "cjk": LoadedFont(files.cjk),
+        "arabic": LoadedFont(files.arabic),
+    }
+
+
 @cache
 def font_files() -> FontFiles:
     """The fonts shipped as PyPI packages, located once per process."""
@@ -130,13 +179,11 @@ class PermitDocument:
 
 def render_permit_pdf(document: PermitDocument) -> bytes:
     """The PDF bytes (CPU-bound: call it from a worker thread)."""
-    fonts = font_files()
     pdf = FPDF(format="A4")
     pdf.set_title(f"{TITLE_ZH} / {TITLE_EN}")
     pdf.set_creator("Work Permit Assistant")
-    pdf.add_font("sans", fname=str(fonts.latin))
-    pdf.add_font("cjk", fname=str(fonts.cjk))
-    pdf.add_font("arabic", fname=str(fonts.arabic))
+    for family, font in loaded_fonts().items():
+        font.attach(pdf, family)
     pdf.set_fallback_fonts(["cjk", "arabic"], exact_match=False)
     # HarfBuzz shaping joins Arabic letters and orders right-to-left runs.
     # Kerning is off: fpdf2 misplaces kerned glyphs of these variable fonts.

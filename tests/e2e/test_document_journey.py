@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pypdfium2
+import pytest
 import zxingcpp
 
 from bot.credentials import verify
@@ -97,3 +98,39 @@ async def test_document_in_arabic_keeps_chinese_and_english(seeded: BotHarness) 
 async def test_document_needs_a_link(seeded: BotHarness) -> None:
     [text] = texts(await seeded.send(seeded.user().text("/document")))
     assert text.startswith("To see this, first link your Telegram account")
+
+
+def test_font_files_are_read_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, date, datetime
+    from pathlib import Path
+    from zoneinfo import ZoneInfo
+
+    from bot.documents import PermitDocument, loaded_fonts, render_permit_pdf
+    from bot.permits import PermitDetails
+    from bot.verification_codes import render_qr_png
+    from storage.models import PermitCategory, PermitStatus
+
+    loaded_fonts()  # the process's one load (cached from here on)
+    reads: list[Path] = []
+    original = Path.read_bytes
+
+    def counting(self: Path) -> bytes:
+        reads.append(self)
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counting)
+    details = PermitDetails(
+        1, "901555555555555501", "Test Name", "测试", "DE", PermitCategory.A,
+        PermitStatus.VALID, "Employer", "Engineer", "Shanghai", date(2025, 1, 1),
+        date(2027, 1, 1), "SS86 **** **19", None, None, None,
+    )  # fmt: skip
+    texts_seen = []
+    for _ in range(2):
+        pdf = render_permit_pdf(
+            PermitDocument(
+                details, render_qr_png("x"), datetime.now(UTC), ZoneInfo("Asia/Shanghai"), "ru"
+            )
+        )
+        texts_seen.append(pdf_text(pdf))
+    assert not [path for path in reads if path.suffix in (".ttf", ".otf")]
+    assert all("外国人工作许可信息" in text and "测试" in text for text in texts_seen)

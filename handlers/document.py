@@ -13,8 +13,7 @@ from bot.credentials import Purpose
 from bot.documents import PermitDocument, render_permit_pdf
 from bot.i18n import _, current_locale, directional
 from bot.verification_codes import CodeRefused
-from handlers.conversation import visitor
-from handlers.link import needs_link
+from handlers.link import needs_link, require_link
 from handlers.menu import MenuAction, main_menu, show
 from handlers.qr import refusal_text
 from storage.models import utcnow
@@ -24,19 +23,16 @@ async def document(update: Update, context: BotContext) -> None:
     """Send the PDF at once (rendered off the event loop)."""
     if update.callback_query:
         await update.callback_query.answer()
-    current = visitor()
     chat = update.effective_chat
-    if current is None or chat is None:
+    permit_id = await require_link(update)
+    if chat is None or permit_id is None:
         return
-    if current.permit_id is None:
-        await needs_link(update)
-        return
-    overview = await context.bot_data.permits.overview(current.permit_id)
+    overview = await context.bot_data.permits.overview(permit_id)
     if overview is None:
         await needs_link(update)
         return
     try:
-        code = await context.bot_data.codes.issue(current.permit_id, Purpose.GENERAL)
+        code = await context.bot_data.codes.issue(permit_id, Purpose.GENERAL)
     except CodeRefused as refused:
         await show(update, refusal_text(refused.refusal), main_menu())
         return

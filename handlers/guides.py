@@ -13,7 +13,7 @@ from bot.app import BotContext
 from bot.i18n import N_, _, format_day, isolate
 from bot.permits import PermitOverview
 from handlers.conversation import visitor
-from handlers.menu import MenuAction, show
+from handlers.menu import MenuAction, pressed_choice, show
 from storage.models import ApplicationKind, ApplicationStatus
 
 GUIDE_PREFIX = "guide:"
@@ -122,15 +122,9 @@ async def guides(update: Update, context: BotContext) -> None:
 
 async def guide(update: Update, context: BotContext) -> None:
     """One guide, personalised when the account is linked."""
-    query = update.callback_query
-    if query is None or query.data is None:
+    chosen = await pressed_choice(update, GUIDE_PREFIX, Guide)
+    if chosen is None:
         return
-    try:
-        chosen = Guide(query.data.removeprefix(GUIDE_PREFIX))
-    except ValueError:
-        await query.answer(_("This button is no longer available."))
-        return
-    await query.answer()
     current = visitor()
     overview = None
     if current is not None and current.permit_id is not None:

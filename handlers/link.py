@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from telegram import (
@@ -19,6 +21,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.app import BotContext
 from bot.i18n import (
+    N_,
     _,
     directional,
     format_day,
@@ -65,6 +68,15 @@ async def needs_link(update: Update) -> None:
         ),
         link_offer(),
     )
+
+
+async def require_link(update: Update) -> int | None:
+    """The visitor's linked permit (authorized from the database), else explain and offer /link."""
+    current = visitor()
+    if current is None or current.permit_id is None:
+        await needs_link(update)
+        return None
+    return current.permit_id
 
 
 def _contact_keyboard() -> ReplyKeyboardMarkup:
@@ -126,74 +138,81 @@ async def start_link(update: Update, context: BotContext) -> None:
     )
 
 
-async def got_name(update: Update, context: BotContext) -> None:
-    """Step 1: the name as in the passport."""
-    message = update.effective_message
-    name = clean_name(message.text or "") if message else None
-    if message is None:
-        return
-    if name is None:
-        await message.reply_text(
-            directional(
-                _("Please send your full name as it appears in your passport (letters only).")
-            )
-        )
-        return
-    await go_to(context, Step(JOURNEY, LinkStep.PERMIT, {"name_key": name_key(name)}))
-    await message.reply_text(directional(_("Step 2 of 4: send your 18-digit work permit number.")))
+@dataclass(frozen=True, slots=True)
+class TextStep:
+    """One typed step: how to read the answer, what to keep, the hint, and what comes next."""
+
+    key: str
+    read: Callable[[str, BotContext], str | None]
+    hint: str
+    next_step: LinkStep
+    next_prompt: str
 
 
-async def got_permit(update: Update, context: BotContext) -> None:
-    """Step 2: the 18-digit permit number."""
-    message = update.effective_message
-    current = visitor()
-    if message is None or current is None or current.step is None:
-        return
-    permit_no = clean_permit_no(message.text or "")
-    if permit_no is None:
-        await message.reply_text(
-            directional(
-                _(
-                    "A work permit number has exactly 18 digits, for example "
-                    "1101 2345 6789 0123 45 (spaces and dashes are fine). Please try again."
-                )
-            )
-        )
-        return
-    data = {**current.step.data, "permit_no": permit_no}
-    await go_to(context, Step(JOURNEY, LinkStep.SOCIAL_SECURITY, data))
-    await message.reply_text(directional(_("Step 3 of 4: send your social-security number.")))
+def _read_name(text: str, context: BotContext) -> str | None:
+    name = clean_name(text)
+    return name_key(name) if name is not None else None
 
 
-async def got_social_security(update: Update, context: BotContext) -> None:
-    """Step 3: the social-security number (kept only as its keyed hash)."""
-    message = update.effective_message
-    current = visitor()
-    if message is None or current is None or current.step is None:
-        return
-    ss_no = clean_ss_no(message.text or "")
-    if ss_no is None:
-        await message.reply_text(
-            directional(
-                _(
-                    "A social-security number has 6 to 30 letters and digits "
-                    "(spaces and dashes are fine). Please try again."
-                )
-            )
-        )
-        return
-    ss_hash = context.bot_data.hasher.social_security(ss_no).hash
-    data = {**current.step.data, "ss_hash": ss_hash}
-    await go_to(context, Step(JOURNEY, LinkStep.CONTACT, data))
-    await message.reply_text(
-        directional(
-            _(
-                "Step 4 of 4: share your phone number with the button below. It must be the "
-                "number your employer has on record."
-            )
+def _read_permit(text: str, context: BotContext) -> str | None:
+    return clean_permit_no(text)
+
+
+def _read_social_security(text: str, context: BotContext) -> str | None:
+    # Only the keyed hash is kept in the conversation state, never the number.
+    ss_no = clean_ss_no(text)
+    return context.bot_data.hasher.social_security(ss_no).hash if ss_no else None
+
+
+TEXT_STEPS = {
+    LinkStep.NAME: TextStep(
+        "name_key",
+        _read_name,
+        N_("Please send your full name as it appears in your passport (letters only)."),
+        LinkStep.PERMIT,
+        N_("Step 2 of 4: send your 18-digit work permit number."),
+    ),
+    LinkStep.PERMIT: TextStep(
+        "permit_no",
+        _read_permit,
+        N_(
+            "A work permit number has exactly 18 digits, for example "
+            "1101 2345 6789 0123 45 (spaces and dashes are fine). Please try again."
         ),
-        reply_markup=_contact_keyboard(),
-    )
+        LinkStep.SOCIAL_SECURITY,
+        N_("Step 3 of 4: send your social-security number."),
+    ),
+    LinkStep.SOCIAL_SECURITY: TextStep(
+        "ss_hash",
+        _read_social_security,
+        N_(
+            "A social-security number has 6 to 30 letters and digits "
+            "(spaces and dashes are fine). Please try again."
+        ),
+        LinkStep.CONTACT,
+        N_(
+            "Step 4 of 4: share your phone number with the button below. It must be the "
+            "number your employer has on record."
+        ),
+    ),
+}
+
+
+async def got_text(update: Update, context: BotContext) -> None:
+    """Steps 1–3: read the answer, or hint at the expected form and stay at the step."""
+    message = update.effective_message
+    current = visitor()
+    if message is None or current is None or current.step is None:
+        return
+    step = TEXT_STEPS[LinkStep(current.step.step)]
+    value = step.read(message.text or "", context)
+    if value is None:
+        await message.reply_text(directional(_(step.hint)))
+        return
+    data = {**current.step.data, step.key: value}
+    await go_to(context, Step(JOURNEY, step.next_step, data))
+    markup = _contact_keyboard() if step.next_step is LinkStep.CONTACT else None
+    await message.reply_text(directional(_(step.next_prompt)), reply_markup=markup)
 
 
 async def typed_instead_of_contact(update: Update, context: BotContext) -> None:
@@ -325,9 +344,7 @@ def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         CommandHandler("link", start_link),
         CallbackQueryHandler(start_link, pattern=f"^{MenuAction.LINK}$"),
-        MessageHandler(at(JOURNEY, LinkStep.NAME) & text, got_name),
-        MessageHandler(at(JOURNEY, LinkStep.PERMIT) & text, got_permit),
-        MessageHandler(at(JOURNEY, LinkStep.SOCIAL_SECURITY) & text, got_social_security),
+        *(MessageHandler(at(JOURNEY, step) & text, got_text) for step in TEXT_STEPS),
         MessageHandler(at(JOURNEY, LinkStep.CONTACT) & filters.CONTACT, got_contact),
         MessageHandler(at(JOURNEY, LinkStep.CONTACT) & text, typed_instead_of_contact),
     ]

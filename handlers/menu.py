@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -84,6 +85,22 @@ def back_to_menu() -> InlineKeyboardMarkup:
 
 
 MESSAGE_LIMIT = 4096
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+async def pressed_choice(update: Update, prefix: str, kind: type[E]) -> E | None:
+    """The member of `kind` a pressed button names after `prefix`; a stale or altered button
+    is answered as no longer available (None)."""
+    query = update.callback_query
+    if query is None:
+        return None
+    try:
+        choice = kind((query.data or "").removeprefix(prefix))
+    except ValueError:
+        await query.answer(_("This button is no longer available."))
+        return None
+    await query.answer()
+    return choice
 
 
 def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:

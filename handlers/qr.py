@@ -9,9 +9,8 @@ from bot.app import BotContext
 from bot.credentials import Purpose
 from bot.i18n import N_, _, directional, format_moment, isolate, ngettext
 from bot.verification_codes import CodeRefused, IssuedCode, Refusal
-from handlers.conversation import visitor
-from handlers.link import needs_link
-from handlers.menu import MenuAction, main_menu, show
+from handlers.link import require_link
+from handlers.menu import MenuAction, main_menu, pressed_choice, show
 
 QR_PREFIX = "qr:"
 PURPOSE_LABELS = {
@@ -71,15 +70,12 @@ def refusal_text(refusal: Refusal) -> str:
 
 async def send_code(update: Update, context: BotContext, purpose: Purpose) -> None:
     """Issue a code for the linked permit (authorized from the database) and send it."""
-    current = visitor()
     chat = update.effective_chat
-    if current is None or chat is None:
-        return
-    if current.permit_id is None:
-        await needs_link(update)
+    permit_id = await require_link(update)
+    if chat is None or permit_id is None:
         return
     try:
-        code = await context.bot_data.codes.issue(current.permit_id, purpose)
+        code = await context.bot_data.codes.issue(permit_id, purpose)
     except CodeRefused as refused:
         await show(update, refusal_text(refused.refusal), main_menu())
         return
@@ -97,16 +93,9 @@ async def qr(update: Update, context: BotContext) -> None:
 
 async def qr_button(update: Update, context: BotContext) -> None:
     """A new code, or a code for a specific purpose, from a button."""
-    query = update.callback_query
-    if query is None or query.data is None:
-        return
-    try:
-        purpose = Purpose(query.data.removeprefix(QR_PREFIX))
-    except ValueError:
-        await query.answer(_("This button is no longer available."))
-        return
-    await query.answer()
-    await send_code(update, context, purpose)
+    purpose = await pressed_choice(update, QR_PREFIX, Purpose)
+    if purpose is not None:
+        await send_code(update, context, purpose)
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:

@@ -8,8 +8,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.app import BotContext
 from bot.i18n import _, isolate
 from bot.permits import CARD_LABELS, ECARD_LABELS
-from handlers.conversation import visitor
-from handlers.link import needs_link
+from handlers.link import needs_link, require_link
 from handlers.menu import MenuAction, back_to_menu, show
 from storage.models import CardState
 
@@ -18,11 +17,10 @@ async def social(update: Update, context: BotContext) -> None:
     """Show the social-security record of the linked worker."""
     if update.callback_query:
         await update.callback_query.answer()
-    current = visitor()
-    if current is None or current.permit_id is None:
-        await needs_link(update)
+    permit_id = await require_link(update)
+    if permit_id is None:
         return
-    overview = await context.bot_data.permits.overview(current.permit_id)
+    overview = await context.bot_data.permits.overview(permit_id)
     if overview is None:
         await needs_link(update)
         return

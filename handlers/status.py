@@ -17,8 +17,7 @@ from bot.permits import (
     PERMIT_STATUS_LABELS,
     PermitOverview,
 )
-from handlers.conversation import visitor
-from handlers.link import needs_link
+from handlers.link import require_link
 from handlers.menu import MenuAction, show
 from storage.identifiers import mask
 from storage.models import ApplicationStatus, PermitStatus
@@ -163,11 +162,8 @@ def status_keyboard(overview: PermitOverview) -> InlineKeyboardMarkup:
 
 async def _overview(update: Update, context: BotContext) -> PermitOverview | None:
     """The linked permit's overview, authorized from the database (never from button data)."""
-    current = visitor()
-    if current is None or current.permit_id is None:
-        await needs_link(update)
-        return None
-    return await context.bot_data.permits.overview(current.permit_id)
+    permit_id = await require_link(update)
+    return None if permit_id is None else await context.bot_data.permits.overview(permit_id)
 
 
 async def status(update: Update, context: BotContext) -> None:

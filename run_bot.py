@@ -43,27 +43,93 @@ async def _prepare_database(settings: Settings, *, migrate_sqlite: bool) -> Data
 
 
 def command_run(settings: Settings, args: argparse.Namespace) -> int:
-    """Run the bot against the Bot API server (long polling)."""
+    """Run the bot (long polling) and its web app until SIGINT or SIGTERM."""
     if not settings.BOT_TOKEN:
         return _error(
             "BOT_TOKEN is not set: expected the token from @BotFather, like 123456789:AAE... "
             "(to try the bot without a token, run `python run_bot.py demo`)"
         )
-    from telegram import Update
-
     from bot.app import build_application
+    from bot.serve import serve_bot
 
-    db = asyncio.run(_prepare_database(settings, migrate_sqlite=True))
-    application = build_application(settings, db)
+    async def run() -> None:
+        db = await _prepare_database(settings, migrate_sqlite=True)
+        try:
+            application = build_application(settings, db)
+            log.info("bot starting", extra={"database": db.url.get_backend_name()})
+            await serve_bot(application)
+        finally:
+            await db.dispose()
 
-    async def close_database(_application: object) -> None:
-        await db.dispose()
+    from telegram.error import InvalidToken, NetworkError
 
-    application.post_shutdown = close_database
-    log.info("bot starting", extra={"mode": "polling", "database": db.url.get_backend_name()})
-    # run_polling stops gracefully on SIGINT and SIGTERM (its default stop signals).
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    try:
+        asyncio.run(run())
+    except InvalidToken:
+        return _error("BOT_TOKEN was refused by the Bot API: check the token from @BotFather")
+    except NetworkError as error:
+        return _error(
+            f"TELEGRAM_API_BASE_URL: cannot reach the Bot API server ({type(error).__name__}); "
+            "check the address and the network"
+        )
     log.info("bot stopped")
+    return 0
+
+
+def command_web(settings: Settings, args: argparse.Namespace) -> int:
+    """Serve only the web app: verification page, public keys, health."""
+    from bot.serve import serve_web
+
+    async def run() -> None:
+        db = await _prepare_database(settings, migrate_sqlite=True)
+        try:
+            await serve_web(settings, db)
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+    log.info("web app stopped")
+    return 0
+
+
+def command_keys(settings: Settings, args: argparse.Namespace) -> int:
+    """List the verification-code signing keys, or add a new one."""
+    from bot.credentials import KeyRing
+
+    ring = KeyRing(settings.signing_key_path)
+    if args.action == "rotate":
+        key = ring.rotate()
+        print(f"new signing key {key.kid}; older keys keep verifying the codes they signed")
+    keys = ring.keys
+    for index, key in enumerate(keys):
+        role = "signing" if index == len(keys) - 1 else "verify-only"
+        print(f"{key.kid}  created {key.created_at.isoformat(timespec='seconds')}  {role}")
+    return 0
+
+
+def command_verify(settings: Settings, args: argparse.Namespace) -> int:
+    """Check a code offline: signature and expiry, with our keys or a JWK Set."""
+    from bot.credentials import KeyRing, TokenRejected, keys_from_jwks, load_jwks, verify
+
+    token = args.token.rsplit("/v/", 1)[-1].split("?", 1)[0].strip()
+    if args.keys:
+        try:
+            public_key_for = keys_from_jwks(load_jwks(args.keys))
+        except (OSError, ValueError) as error:
+            return _error(f"--keys {args.keys}: {error}", EXIT_INVALID_DATA)
+    else:
+        public_key_for = KeyRing(settings.signing_key_path).public_key
+    try:
+        claims = verify(token, public_key_for)
+    except TokenRejected as rejected:
+        print(f"verdict: {rejected.problem.value}")
+        return 1
+    print("verdict: valid (signature and lifetime; the permit's status is checked online)")
+    print(f"kid: {claims.key_id}")
+    print(f"sub: {claims.subject}")
+    print(f"pur: {claims.purpose.value}")
+    print(f"iat: {claims.issued_at.isoformat()}")
+    print(f"exp: {claims.expires_at.isoformat()}")
     return 0
 
 
@@ -172,7 +238,17 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    add("run", command_run, "Run the bot with long polling (needs BOT_TOKEN).")
+    add("run", command_run, "Run the bot (long polling) and its web app (needs BOT_TOKEN).")
+    add("web", command_web, "Serve only the web app: verification page, keys, health.")
+    keys = add("keys", command_keys, "List the code-signing keys, or rotate (add a new one).")
+    keys.add_argument("action", choices=["list", "rotate"], help="list or rotate")
+    verify = add("verify", command_verify, "Check a verification code offline.")
+    verify.add_argument("token", metavar="TOKEN-OR-URL", help="the token, or the URL in the QR")
+    verify.add_argument(
+        "--keys",
+        metavar="FILE-or-URL",
+        help="a JWK Set file or URL (default: this installation's keys)",
+    )
     demo = add(
         "demo",
         command_demo,

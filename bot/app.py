@@ -16,7 +16,9 @@ from bot.credentials import KeyRing
 from bot.i18n import N_, _, available_locales, use_locale
 from bot.linking import LinkingService
 from bot.permits import PermitService
+from bot.verification import PermitVerifier
 from bot.verification_codes import CodeIssuer
+from bot.web import WebServices
 from storage.database import Database
 from storage.identifiers import IdentifierHasher
 
@@ -32,6 +34,7 @@ class BotData:
     linking: LinkingService
     permits: PermitService
     codes: CodeIssuer
+    verifier: PermitVerifier
 
 
 ChatData: TypeAlias = dict[object, object]
@@ -119,5 +122,18 @@ def build_application(
     ring = KeyRing(settings.signing_key_path)
     ring.active  # noqa: B018 - load (or create) the keys now, not racing in worker threads
     services.codes = CodeIssuer(db, ring, settings.PUBLIC_BASE_URL, settings.QR_TTL_SECONDS, today)
+    services.verifier = PermitVerifier(db, ring, today)
     register_handlers(application)
     return application
+
+
+def web_services(application: BotApplication) -> WebServices:
+    """The web app's services, shared with the bot it runs beside."""
+    data = application.bot_data
+    return WebServices(
+        settings=data.settings,
+        db=data.db,
+        ring=data.codes.ring,
+        verifier=data.verifier,
+        bot_ready=lambda: application.running,
+    )

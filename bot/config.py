@@ -36,6 +36,8 @@ EXPECTED: dict[str, str] = {
     "PUBLIC_BASE_URL": "the http(s) address verifiers reach, like https://permits.example.com",
     "QR_TTL_SECONDS": "a number of seconds from 60 to 86400",
     "SIGNING_KEY_PATH": "a file path the bot may write its signing keys to",
+    "WEB_HOST": "an address to listen on, like 127.0.0.1 or 0.0.0.0",
+    "WEB_PORT": "a TCP port number from 0 to 65535",
 }
 
 
@@ -64,6 +66,8 @@ class Settings(BaseSettings):
     PUBLIC_BASE_URL: str = "http://127.0.0.1:8080"
     QR_TTL_SECONDS: int = Field(default=600, ge=60, le=86400)
     SIGNING_KEY_PATH: Path | None = None
+    WEB_HOST: str = "127.0.0.1"
+    WEB_PORT: int = Field(default=8080, ge=0, le=65535)
 
     @field_validator("BOT_TOKEN")
     @classmethod

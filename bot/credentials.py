@@ -249,3 +249,27 @@ def verify(token: str, public_key_for: Any, now: datetime | None = None, leeway:
     if moment.timestamp() > expires_at.timestamp() + leeway:
         raise TokenRejected(TokenProblem.EXPIRED)
     return Claims(subject, purpose, issued_at, expires_at, kid)
+
+
+def load_jwks(source: str) -> dict[str, Any]:
+    """A JWK Set from a file path or an http(s) URL (such as /.well-known/permit-keys.json)."""
+    if source.startswith(("http://", "https://")):
+        import urllib.request
+
+        with urllib.request.urlopen(source, timeout=10) as response:  # noqa: S310 - http(s) only
+            data = json.loads(response.read().decode("utf-8"))
+    else:
+        data = json.loads(Path(source).read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+        raise ValueError("not a JWK Set (expected an object with a 'keys' list)")
+    return data
+
+
+def keys_from_jwks(jwks: dict[str, Any]) -> Any:
+    """A `kid -> Ed25519PublicKey` lookup over a JWK Set, for `verify`."""
+    keys: dict[str, Ed25519PublicKey] = {}
+    for jwk in jwks["keys"]:
+        if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519" and "kid" in jwk:
+            raw = base64.urlsafe_b64decode(str(jwk["x"]) + "=" * (-len(str(jwk["x"])) % 4))
+            keys[str(jwk["kid"])] = Ed25519PublicKey.from_public_bytes(raw)
+    return keys.get

@@ -131,6 +131,7 @@ async def test_run_polls_any_bot_api_server_and_stops_on_sigterm(tmp_path: Path)
             "BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE_URL": base_url,
             "LOG_LEVEL": "INFO",
+            "WEB_PORT": "0",
         }
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -199,3 +200,60 @@ def test_import_of_a_missing_or_broken_file_is_one_clear_line(tmp_path: Path) ->
     assert broken.returncode == 3
     [line] = broken.stderr.strip().splitlines()
     assert "UTF-8" in line
+
+
+def test_run_against_an_unreachable_bot_api_is_one_clear_line(tmp_path: Path) -> None:
+    result = cli(
+        tmp_path,
+        "run",
+        env={
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot",
+            "WEB_PORT": "0",
+        },
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("error: TELEGRAM_API_BASE_URL: cannot reach the Bot API server")
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_keys_rotate_and_list(tmp_path: Path) -> None:
+    first = cli(tmp_path, "keys", "list")
+    assert first.returncode == 0
+    [line] = first.stdout.strip().splitlines()
+    assert line.endswith("signing")
+    rotated = cli(tmp_path, "keys", "rotate")
+    lines = rotated.stdout.strip().splitlines()
+    assert lines[0].startswith("new signing key ")
+    assert lines[1].endswith("verify-only")
+    assert lines[2].endswith("signing")
+    assert lines[2].split()[0] == lines[0].split()[3].rstrip(";")
+
+
+def test_verify_checks_a_code_offline(tmp_path: Path) -> None:
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from bot.credentials import KeyRing, Purpose, sign
+
+    ring = KeyRing(tmp_path / "data" / "signing-keys.json")
+    token = sign(ring, "ref-7", Purpose.RESIDENCE, datetime.now(UTC), 600)
+    good = cli(tmp_path, "verify", f"https://permits.example/v/{token}")
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.startswith("verdict: valid")
+    assert "sub: ref-7" in good.stdout
+    assert "pur: residence" in good.stdout
+    (tmp_path / "jwks.json").write_text(json.dumps(ring.jwks()), encoding="utf-8")
+    with_file = cli(tmp_path, "verify", token, "--keys", str(tmp_path / "jwks.json"))
+    assert with_file.stdout.startswith("verdict: valid")
+    old = sign(ring, "ref-7", Purpose.GENERAL, datetime.now(UTC) - timedelta(hours=1), 600)
+    assert cli(tmp_path, "verify", old).stdout.strip() == "verdict: expired"
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert cli(tmp_path, "verify", tampered).stdout.strip() == "verdict: bad_signature"
+    (tmp_path / "empty.json").write_text('{"keys": []}', encoding="utf-8")
+    unknown = cli(tmp_path, "verify", token, "--keys", str(tmp_path / "empty.json"))
+    assert (unknown.returncode, unknown.stdout.strip()) == (1, "verdict: unknown_key")

@@ -1,0 +1,78 @@
+"""Running the bot and its web app together (or the web app alone) until a stop signal."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import datetime
+
+from aiohttp import web
+from telegram import Update
+
+from bot.app import BotApplication, web_services
+from bot.config import Settings
+from bot.credentials import KeyRing
+from bot.verification import PermitVerifier
+from bot.web import RedactingAccessLogger, WebServices, init_web_app
+from storage.database import Database
+
+log = logging.getLogger("bot.serve")
+
+
+async def _until_stopped() -> None:
+    """Wait for SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+async def _start_site(app: web.Application, settings: Settings) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log_class=RedactingAccessLogger)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.WEB_HOST, settings.WEB_PORT)
+    await site.start()
+    for address in runner.addresses:
+        log.info("web app listening", extra={"address": str(address)})
+    return runner
+
+
+async def serve_bot(application: BotApplication) -> None:
+    """Poll Telegram and serve the web app until SIGINT/SIGTERM, then stop gracefully."""
+    settings = application.bot_data.settings
+    updater = application.updater
+    assert updater is not None
+    async with application:
+        if application.post_init is not None:
+            await application.post_init(application)
+        runner = await _start_site(init_web_app(web_services(application)), settings)
+        try:
+            await application.start()
+            await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            log.info("bot started", extra={"mode": "polling"})
+            await _until_stopped()
+        finally:
+            log.info("bot stopping")
+            if updater.running:
+                await updater.stop()
+            if application.running:
+                await application.stop()
+            await runner.cleanup()
+
+
+async def serve_web(settings: Settings, db: Database) -> None:
+    """Serve only the web app (verification page, keys, health) until SIGINT/SIGTERM."""
+    ring = KeyRing(settings.signing_key_path)
+    ring.active  # noqa: B018 - create the keys now if this is the first start
+    verifier = PermitVerifier(db, ring, lambda: datetime.now(settings.tz).date())
+    runner = await _start_site(init_web_app(WebServices(settings, db, ring, verifier)), settings)
+    try:
+        await _until_stopped()
+    finally:
+        await runner.cleanup()

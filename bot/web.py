@@ -1,0 +1,136 @@
+"""The bot's web face (aiohttp): verification page, public keys and health."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from sqlalchemy import text
+
+from bot.config import Settings
+from bot.credentials import KeyRing
+from bot.verification import PermitVerifier, Verdict
+from bot.verification_page import page_locale, render_page
+from storage.database import Database
+
+log = logging.getLogger("bot.web")
+
+MAX_TOKEN_LENGTH = 2048
+PAGE_STATUS = {
+    Verdict.VALID: 200,
+    Verdict.PERMIT_NOT_VALID: 200,
+    Verdict.EXPIRED_CODE: 410,
+    Verdict.INVALID: 400,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WebServices:
+    """What the web handlers use."""
+
+    settings: Settings
+    db: Database
+    ring: KeyRing
+    verifier: PermitVerifier
+    bot_ready: Callable[[], bool] | None = None  # None: the web app runs without the bot
+
+
+SERVICES = web.AppKey("services", WebServices)
+NONCE = web.RequestKey("csp_nonce", str)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Strict headers on every response; no caching of anything personal."""
+    nonce = secrets.token_urlsafe(16)
+    request[NONCE] = nonce
+    response = await handler(request)
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+class RedactingAccessLogger(AbstractAccessLogger):
+    """One line per request, with verification tokens cut out of the path."""
+
+    _TOKEN = re.compile(r"^/v/[^/?]+")
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        """Log method, redacted path, status and duration."""
+        path = self._TOKEN.sub("/v/<token>", request.path)
+        self.logger.info(
+            "http request",
+            extra={
+                "method": request.method,
+                "path": path,
+                "status": response.status,
+                "ms": round(time * 1000, 1),
+            },
+        )
+
+
+async def verification_page(request: web.Request) -> web.Response:
+    """GET /v/<token>: the verdict page, localized by ?lang= or Accept-Language."""
+    services = request.app[SERVICES]
+    token = request.match_info["token"]
+    if len(token) > MAX_TOKEN_LENGTH:
+        token = ""
+    result = await services.verifier.check(token)
+    locale = page_locale(request.query.get("lang"), request.headers.get("Accept-Language"))
+    body = render_page(result, locale, services.settings.tz, request[NONCE])
+    log.info("verification", extra={"verdict": result.verdict.value})
+    return web.Response(
+        text=body,
+        status=PAGE_STATUS[result.verdict],
+        content_type="text/html",
+        headers={"Content-Language": locale.replace("_", "-"), "Vary": "Accept-Language"},
+    )
+
+
+async def public_keys(request: web.Request) -> web.Response:
+    """GET /.well-known/permit-keys.json: the JWK Set that verifies codes offline."""
+    services = request.app[SERVICES]
+    return web.json_response(services.ring.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
+async def health(request: web.Request) -> web.Response:
+    """GET /healthz: the database answers and the bot is initialized."""
+    services = request.app[SERVICES]
+    checks = {"database": False}
+    if services.bot_ready is not None:
+        checks["bot"] = services.bot_ready()
+    try:
+        async with services.db.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        checks["database"] = True
+    except Exception:
+        log.warning("health check: database unreachable")
+    healthy = all(checks.values())
+    return web.json_response(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status=200 if healthy else 503,
+    )
+
+
+def init_web_app(services: WebServices) -> web.Application:
+    """The aiohttp application: routes, middleware and services."""
+    app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
+    app[SERVICES] = services
+    app.router.add_get("/v/{token}", verification_page)
+    app.router.add_get("/.well-known/permit-keys.json", public_keys)
+    app.router.add_get("/healthz", health)
+    return app

@@ -13,7 +13,7 @@ from pathlib import Path
 # PTB 22 warns that durations (retry_after, …) become timedelta; we code against that now.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import EXPECTED, ConfigError, Settings, load_settings
 from bot.structured_log import configure_logging
 from storage.database import Database
 
@@ -49,6 +49,9 @@ def command_run(settings: Settings, args: argparse.Namespace) -> int:
             "BOT_TOKEN is not set: expected the token from @BotFather, like 123456789:AAE... "
             "(to try the bot without a token, run `python run_bot.py demo`)"
         )
+    if args.webhook and not (settings.WEBHOOK_URL and settings.WEBHOOK_SECRET):
+        missing = "WEBHOOK_URL" if not settings.WEBHOOK_URL else "WEBHOOK_SECRET"
+        return _error(f"{missing} is not set: --webhook needs {EXPECTED[missing]}")
     from bot.app import build_application
     from bot.serve import serve_bot
 
@@ -57,7 +60,7 @@ def command_run(settings: Settings, args: argparse.Namespace) -> int:
         try:
             application = build_application(settings, db)
             log.info("bot starting", extra={"database": db.url.get_backend_name()})
-            await serve_bot(application)
+            await serve_bot(application, webhook=args.webhook)
         finally:
             await db.dispose()
 
@@ -238,7 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    add("run", command_run, "Run the bot (long polling) and its web app (needs BOT_TOKEN).")
+    run = add("run", command_run, "Run the bot and its web app (needs BOT_TOKEN).")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="take updates at POST /telegram/webhook (needs WEBHOOK_URL and WEBHOOK_SECRET) "
+        "instead of long polling",
+    )
     add("web", command_web, "Serve only the web app: verification page, keys, health.")
     keys = add("keys", command_keys, "List the code-signing keys, or rotate (add a new one).")
     keys.add_argument("action", choices=["list", "rotate"], help="list or rotate")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeAlias
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 from telegram.request import BaseRequest
 
@@ -18,7 +18,7 @@ from bot.linking import LinkingService
 from bot.permits import PermitService
 from bot.verification import PermitVerifier
 from bot.verification_codes import CodeIssuer
-from bot.web import WebServices
+from bot.web import Webhook, WebServices
 from storage.database import Database
 from storage.identifiers import IdentifierHasher
 
@@ -127,13 +127,20 @@ def build_application(
     return application
 
 
-def web_services(application: BotApplication) -> WebServices:
+def web_services(application: BotApplication, *, webhook: bool = False) -> WebServices:
     """The web app's services, shared with the bot it runs beside."""
     data = application.bot_data
+
+    async def accept(payload: dict[str, object]) -> None:
+        # Queued, not processed here: Telegram gets its 200 at once.
+        await application.update_queue.put(Update.de_json(payload, application.bot))
+
+    secret = data.settings.WEBHOOK_SECRET
     return WebServices(
         settings=data.settings,
         db=data.db,
         ring=data.codes.ring,
         verifier=data.verifier,
         bot_ready=lambda: application.running,
+        webhook=Webhook(secret, accept) if webhook and secret else None,
     )

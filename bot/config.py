@@ -38,6 +38,8 @@ EXPECTED: dict[str, str] = {
     "SIGNING_KEY_PATH": "a file path the bot may write its signing keys to",
     "WEB_HOST": "an address to listen on, like 127.0.0.1 or 0.0.0.0",
     "WEB_PORT": "a TCP port number from 0 to 65535",
+    "WEBHOOK_URL": "the public https URL Telegram posts updates to, ending in /telegram/webhook",
+    "WEBHOOK_SECRET": "1 to 256 characters from A-Z, a-z, 0-9, _ and -",
 }
 
 
@@ -68,6 +70,8 @@ class Settings(BaseSettings):
     SIGNING_KEY_PATH: Path | None = None
     WEB_HOST: str = "127.0.0.1"
     WEB_PORT: int = Field(default=8080, ge=0, le=65535)
+    WEBHOOK_URL: str | None = None
+    WEBHOOK_SECRET: str | None = Field(default=None, repr=False)
 
     @field_validator("BOT_TOKEN")
     @classmethod
@@ -83,6 +87,26 @@ class Settings(BaseSettings):
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")) or len(value) < 10:
+            raise ValueError("malformed")
+        return value
+
+    @field_validator("WEBHOOK_URL")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("malformed")
+        return value
+
+    @field_validator("WEBHOOK_SECRET")
+    @classmethod
+    def _webhook_secret(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not (1 <= len(value) <= 256) or not all(
+            c.isascii() and (c.isalnum() or c in "_-") for c in value
+        ):
             raise ValueError("malformed")
         return value
 
@@ -206,7 +230,8 @@ def load_settings(**overrides: Any) -> Settings:
         error = exc.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "settings"
         got = error.get("input")
-        shown = "" if name in ("BOT_TOKEN", "IDENTIFIER_HASH_KEY") else f" (got {got!r})"
+        secret = name in ("BOT_TOKEN", "IDENTIFIER_HASH_KEY", "WEBHOOK_SECRET")
+        shown = "" if secret else f" (got {got!r})"
         if name == "DEFAULT_LOCALE":
             expected = "one of " + ", ".join(available_locales())
         else:

@@ -43,19 +43,29 @@ async def _start_site(app: web.Application, settings: Settings) -> web.AppRunner
     return runner
 
 
-async def serve_bot(application: BotApplication) -> None:
-    """Poll Telegram and serve the web app until SIGINT/SIGTERM, then stop gracefully."""
+async def serve_bot(application: BotApplication, *, webhook: bool = False) -> None:
+    """Take updates (polling, or webhook on the web app) until SIGINT/SIGTERM, then stop."""
     settings = application.bot_data.settings
     updater = application.updater
     assert updater is not None
     async with application:
         if application.post_init is not None:
             await application.post_init(application)
-        runner = await _start_site(init_web_app(web_services(application)), settings)
+        services = web_services(application, webhook=webhook)
+        runner = await _start_site(init_web_app(services), settings)
         try:
             await application.start()
-            await updater.start_polling(allowed_updates=Update.ALL_TYPES)
-            log.info("bot started", extra={"mode": "polling"})
+            if webhook:
+                assert settings.WEBHOOK_URL
+                assert settings.WEBHOOK_SECRET
+                await application.bot.set_webhook(
+                    settings.WEBHOOK_URL,
+                    secret_token=settings.WEBHOOK_SECRET,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+            else:
+                await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            log.info("bot started", extra={"mode": "webhook" if webhook else "polling"})
             await _until_stopped()
         finally:
             log.info("bot stopping")

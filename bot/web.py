@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import json
 import logging
 import re
 import secrets
@@ -38,6 +40,15 @@ class WebServices:
     ring: KeyRing
     verifier: PermitVerifier
     bot_ready: Callable[[], bool] | None = None  # None: the web app runs without the bot
+    webhook: Webhook | None = None  # set in webhook mode
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """Where Telegram's updates go in webhook mode, and the secret that proves the sender."""
+
+    secret: str
+    accept: Callable[[dict[str, object]], Awaitable[None]]
 
 
 SERVICES = web.AppKey("services", WebServices)
@@ -126,11 +137,36 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
+WEBHOOK_PATH = "/telegram/webhook"
+WEBHOOK_MAX_BYTES = 256 * 1024
+
+
+async def telegram_webhook(request: web.Request) -> web.Response:
+    """POST /telegram/webhook: check Telegram's secret token, queue the update, answer at once."""
+    webhook = request.app[SERVICES].webhook
+    if webhook is None:
+        raise web.HTTPNotFound()
+    sent = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    if not hmac.compare_digest(sent.encode(), webhook.secret.encode()):
+        return web.json_response({"error": "forbidden"}, status=403)
+    if (request.content_length or 0) > WEBHOOK_MAX_BYTES:
+        return web.json_response({"error": "too large"}, status=413)
+    try:
+        payload = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        return web.json_response({"error": "malformed JSON"}, status=400)
+    if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+        return web.json_response({"error": "not an update"}, status=400)
+    await webhook.accept(payload)
+    return web.json_response({"ok": True})
+
+
 def init_web_app(services: WebServices) -> web.Application:
     """The aiohttp application: routes, middleware and services."""
-    app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[security_headers], client_max_size=WEBHOOK_MAX_BYTES)
     app[SERVICES] = services
     app.router.add_get("/v/{token}", verification_page)
     app.router.add_get("/.well-known/permit-keys.json", public_keys)
     app.router.add_get("/healthz", health)
+    app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     return app

@@ -19,3 +19,11 @@ async def linked(bot: BotHarness, who: SeedIdentity, user_id: int = 100001) -> N
         identity = await PermitRepository(session).identity(who.permit_no)
         assert identity is not None
         await LinkRepository(session).link(user_id, identity.permit_id)
+
+
+async def permit_id_of(bot: BotHarness, who: SeedIdentity) -> int:
+    """The database id of a seeded person's permit."""
+    async with bot.db.session() as session:
+        identity = await PermitRepository(session).identity(who.permit_no)
+    assert identity is not None
+    return identity.permit_id

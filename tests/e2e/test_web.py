@@ -18,7 +18,7 @@ from bot.credentials import Purpose, sign
 from bot.web import init_web_app
 from storage.models import PermitStatus, WorkPermit
 from tests.conftest import BotHarness
-from tests.e2e.records import PEOPLE, TODAY, linked
+from tests.e2e.records import PEOPLE, TODAY, permit_id_of
 
 Client = TestClient[aioweb.Request, aioweb.Application]
 
@@ -35,13 +35,7 @@ async def web(seeded: BotHarness) -> AsyncIterator[tuple[Client, BotHarness]]:
 
 
 async def token_for(bot: BotHarness, name: str, purpose: Purpose = Purpose.EMPLOYMENT) -> str:
-    await linked(bot, PEOPLE[name], user_id=abs(hash(name)) % 10**9)
-    async with bot.db.session() as session:
-        permit = await session.scalar(
-            WorkPermit.__table__.select().where(WorkPermit.permit_no == PEOPLE[name].permit_no)
-        )
-    assert permit is not None
-    code = await bot.app.bot_data.codes.issue(permit, purpose)
+    code = await bot.app.bot_data.codes.issue(await permit_id_of(bot, PEOPLE[name]), purpose)
     return code.token
 
 

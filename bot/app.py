@@ -13,6 +13,7 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.credentials import KeyRing
+from bot.events import EventProcessor
 from bot.i18n import N_, _, available_locales, use_locale
 from bot.linking import LinkingService
 from bot.permits import PermitService
@@ -143,4 +144,5 @@ def web_services(application: BotApplication, *, webhook: bool = False) -> WebSe
         verifier=data.verifier,
         bot_ready=lambda: application.running,
         webhook=Webhook(secret, accept) if webhook and secret else None,
+        events=EventProcessor(data.db),
     )

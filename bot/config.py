@@ -40,6 +40,7 @@ EXPECTED: dict[str, str] = {
     "WEB_PORT": "a TCP port number from 0 to 65535",
     "WEBHOOK_URL": "the public https URL Telegram posts updates to, ending in /telegram/webhook",
     "WEBHOOK_SECRET": "1 to 256 characters from A-Z, a-z, 0-9, _ and -",
+    "EVENTS_API_SECRET": "at least 16 characters of secret text shared with the records system",
 }
 
 
@@ -72,6 +73,7 @@ class Settings(BaseSettings):
     WEB_PORT: int = Field(default=8080, ge=0, le=65535)
     WEBHOOK_URL: str | None = None
     WEBHOOK_SECRET: str | None = Field(default=None, repr=False)
+    EVENTS_API_SECRET: str | None = Field(default=None, repr=False)
 
     @field_validator("BOT_TOKEN")
     @classmethod
@@ -108,6 +110,15 @@ class Settings(BaseSettings):
             c.isascii() and (c.isalnum() or c in "_-") for c in value
         ):
             raise ValueError("malformed")
+        return value
+
+    @field_validator("EVENTS_API_SECRET")
+    @classmethod
+    def _events_secret(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if len(value) < 16:
+            raise ValueError("too short")
         return value
 
     @field_validator("DATABASE_URL")
@@ -230,7 +241,7 @@ def load_settings(**overrides: Any) -> Settings:
         error = exc.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "settings"
         got = error.get("input")
-        secret = name in ("BOT_TOKEN", "IDENTIFIER_HASH_KEY", "WEBHOOK_SECRET")
+        secret = name in ("BOT_TOKEN", "IDENTIFIER_HASH_KEY", "WEBHOOK_SECRET", "EVENTS_API_SECRET")
         shown = "" if secret else f" (got {got!r})"
         if name == "DEFAULT_LOCALE":
             expected = "one of " + ", ".join(available_locales())

@@ -13,6 +13,7 @@ from telegram import Update
 from bot.app import BotApplication, web_services
 from bot.config import Settings
 from bot.credentials import KeyRing
+from bot.events import EventProcessor
 from bot.verification import PermitVerifier
 from bot.web import RedactingAccessLogger, WebServices, init_web_app
 from storage.database import Database
@@ -81,7 +82,8 @@ async def serve_web(settings: Settings, db: Database) -> None:
     ring = KeyRing(settings.signing_key_path)
     ring.active  # noqa: B018 - create the keys now if this is the first start
     verifier = PermitVerifier(db, ring, lambda: datetime.now(settings.tz).date())
-    runner = await _start_site(init_web_app(WebServices(settings, db, ring, verifier)), settings)
+    services = WebServices(settings, db, ring, verifier, events=EventProcessor(db))
+    runner = await _start_site(init_web_app(services), settings)
     try:
         await _until_stopped()
     finally:

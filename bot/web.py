@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -16,6 +17,14 @@ from sqlalchemy import text
 
 from bot.config import Settings
 from bot.credentials import KeyRing
+from bot.events import (
+    MAX_EVENT_BYTES,
+    EventProcessor,
+    EventRejected,
+    check_signature,
+    openapi_document,
+    parse_event,
+)
 from bot.verification import PermitVerifier, Verdict
 from bot.verification_page import page_locale, render_page
 from storage.database import Database
@@ -41,6 +50,7 @@ class WebServices:
     verifier: PermitVerifier
     bot_ready: Callable[[], bool] | None = None  # None: the web app runs without the bot
     webhook: Webhook | None = None  # set in webhook mode
+    events: EventProcessor | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +171,42 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def events_api(request: web.Request) -> web.Response:
+    """POST /api/v1/events: signed events from the records system, applied once each."""
+    services = request.app[SERVICES]
+    secret = services.settings.EVENTS_API_SECRET
+    if secret is None or services.events is None:
+        return web.json_response({"error": "the events API is not configured"}, status=503)
+    try:
+        if (request.content_length or 0) > MAX_EVENT_BYTES:
+            raise EventRejected(413, "body too large")
+        body = await request.read()
+        if len(body) > MAX_EVENT_BYTES:
+            raise EventRejected(413, "body too large")
+        check_signature(
+            secret,
+            request.headers.get("X-Timestamp", ""),
+            body,
+            request.headers.get("X-Signature", ""),
+            time.time(),
+        )
+        envelope, data = parse_event(body)
+        outcome = await services.events.apply(envelope, data)
+    except EventRejected as rejected:
+        log.info("event rejected", extra={"status": rejected.status})
+        return web.json_response({"error": rejected.reason}, status=rejected.status)
+    except web.HTTPRequestEntityTooLarge:
+        return web.json_response({"error": "body too large"}, status=413)
+    status = "duplicate" if outcome.duplicate else "accepted"
+    log.info("event accepted", extra={"type": envelope.type, "outcome": status})
+    return web.json_response({"status": status})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """GET /api/openapi.json: the events API's OpenAPI document."""
+    return web.json_response(openapi_document(), headers={"Cache-Control": "public, max-age=300"})
+
+
 def init_web_app(services: WebServices) -> web.Application:
     """The aiohttp application: routes, middleware and services."""
     app = web.Application(middlewares=[security_headers], client_max_size=WEBHOOK_MAX_BYTES)
@@ -169,4 +215,6 @@ def init_web_app(services: WebServices) -> web.Application:
     app.router.add_get("/.well-known/permit-keys.json", public_keys)
     app.router.add_get("/healthz", health)
     app.router.add_post(WEBHOOK_PATH, telegram_webhook)
+    app.router.add_post("/api/v1/events", events_api)
+    app.router.add_get("/api/openapi.json", openapi)
     return app

@@ -299,3 +299,46 @@ class ConversationState(Base):
     step: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ReceivedEvent(Base):
+    """An event from the records system, kept so a repeated `event_id` changes nothing."""
+
+    __tablename__ = "received_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxState(enum.StrEnum):
+    """Where a notification is on its way to a person."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    PARKED = "parked"
+
+
+class OutboxMessage(Base):
+    """A notification to send, written in the same transaction as the change that caused it.
+
+    It carries a message key and parameters, not text: it is rendered in the recipient's
+    language when it is sent.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_available_at", "state", "available_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    message: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[OutboxState] = mapped_column(_enum(OutboxState), default=OutboxState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

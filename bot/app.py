@@ -16,6 +16,7 @@ from bot.credentials import KeyRing
 from bot.events import EventProcessor
 from bot.i18n import N_, _, available_locales, use_locale
 from bot.linking import LinkingService
+from bot.metrics import Metrics
 from bot.permits import PermitService
 from bot.verification import PermitVerifier
 from bot.verification_codes import CodeIssuer
@@ -36,6 +37,7 @@ class BotData:
     permits: PermitService
     codes: CodeIssuer
     verifier: PermitVerifier
+    metrics: Metrics
 
 
 ChatData: TypeAlias = dict[object, object]
@@ -124,6 +126,7 @@ def build_application(
     ring.active  # noqa: B018 - load (or create) the keys now, not racing in worker threads
     services.codes = CodeIssuer(db, ring, settings.PUBLIC_BASE_URL, settings.QR_TTL_SECONDS, today)
     services.verifier = PermitVerifier(db, ring, today)
+    services.metrics = Metrics()
     register_handlers(application)
     return application
 
@@ -145,4 +148,5 @@ def web_services(application: BotApplication, *, webhook: bool = False) -> WebSe
         bot_ready=lambda: application.running,
         webhook=Webhook(secret, accept) if webhook and secret else None,
         events=EventProcessor(data.db),
+        metrics=data.metrics,
     )

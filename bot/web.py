@@ -9,7 +9,7 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -25,6 +25,7 @@ from bot.events import (
     openapi_document,
     parse_event,
 )
+from bot.metrics import CONTENT_TYPE, Metrics
 from bot.verification import PermitVerifier, Verdict
 from bot.verification_page import page_locale, render_page
 from storage.database import Database
@@ -51,6 +52,7 @@ class WebServices:
     bot_ready: Callable[[], bool] | None = None  # None: the web app runs without the bot
     webhook: Webhook | None = None  # set in webhook mode
     events: EventProcessor | None = None
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,7 @@ async def verification_page(request: web.Request) -> web.Response:
     result = await services.verifier.check(token)
     locale = page_locale(request.query.get("lang"), request.headers.get("Accept-Language"))
     body = render_page(result, locale, services.settings.tz, request[NONCE])
+    services.metrics.verifications.labels(result.verdict.value).inc()
     log.info("verification", extra={"verdict": result.verdict.value})
     return web.Response(
         text=body,
@@ -193,11 +196,14 @@ async def events_api(request: web.Request) -> web.Response:
         envelope, data = parse_event(body)
         outcome = await services.events.apply(envelope, data)
     except EventRejected as rejected:
+        services.metrics.events.labels(f"rejected_{rejected.status}").inc()
         log.info("event rejected", extra={"status": rejected.status})
         return web.json_response({"error": rejected.reason}, status=rejected.status)
     except web.HTTPRequestEntityTooLarge:
+        services.metrics.events.labels("rejected_413").inc()
         return web.json_response({"error": "body too large"}, status=413)
     status = "duplicate" if outcome.duplicate else "accepted"
+    services.metrics.events.labels(status).inc()
     log.info("event accepted", extra={"type": envelope.type, "outcome": status})
     return web.json_response({"status": status})
 
@@ -205,6 +211,12 @@ async def events_api(request: web.Request) -> web.Response:
 async def openapi(request: web.Request) -> web.Response:
     """GET /api/openapi.json: the events API's OpenAPI document."""
     return web.json_response(openapi_document(), headers={"Cache-Control": "public, max-age=300"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """GET /metrics: Prometheus text format."""
+    body = request.app[SERVICES].metrics.exposition()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 def init_web_app(services: WebServices) -> web.Application:
@@ -217,4 +229,5 @@ def init_web_app(services: WebServices) -> web.Application:
     app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     app.router.add_post("/api/v1/events", events_api)
     app.router.add_get("/api/openapi.json", openapi)
+    app.router.add_get("/metrics", metrics)
     return app

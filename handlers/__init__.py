@@ -28,11 +28,13 @@ def register_handlers(application: BotApplication) -> None:
         start,
         status,
     )
-    from handlers.session import prepare_update
+    from handlers.session import finish_update, prepare_update
 
     # Group -1 runs first for every update: it records the user and sets their locale.
     application.add_handler(TypeHandler(Update, prepare_update), group=-1)
     journeys = (conversation, start, language, link, status, qr, document, social, guides, leaving)
     for journey in (*journeys, fallback):
         application.add_handlers(journey.handlers())
+    # The last group observes each update's handling time.
+    application.add_handler(TypeHandler(Update, finish_update), group=100)
     application.add_error_handler(errors.on_error)

@@ -13,13 +13,18 @@ from bot.i18n import _, directional
 log = logging.getLogger("bot.errors")
 
 
+def update_kind(update: Update) -> str:
+    """Which kind of update this is (message, callback_query, ...), for logs and metrics."""
+    return next(iter(update.to_dict().keys() - {"update_id"}), "unknown")
+
+
 async def report_failure(update: object, error: BaseException | None) -> None:
     """Log the failure with the update's id and kind only, then apologise to the user."""
     kind = "none"
     update_id: int | None = None
     if isinstance(update, Update):
         update_id = update.update_id
-        kind = next(iter(update.to_dict().keys() - {"update_id"}), "unknown")
+        kind = update_kind(update)
     log.error(
         "update failed",
         exc_info=(type(error), error, error.__traceback__) if error else None,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from contextvars import ContextVar
+
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
@@ -9,7 +12,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot.app import BotContext
 from bot.i18n import resolve_locale, set_locale
 from handlers.conversation import Visitor, set_visitor
-from handlers.errors import report_failure
+from handlers.errors import report_failure, update_kind
 from storage.repositories import ConversationRepository, LinkRepository, UserRepository
 
 
@@ -20,8 +23,13 @@ def _leaves_journey(update: Update) -> bool:
     return bool(text and text.startswith("/") and not text.startswith("/cancel"))
 
 
+_started: ContextVar[float] = ContextVar("update_started", default=0.0)
+
+
 async def prepare_update(update: Update, context: BotContext) -> None:
     """Record the user, set the update's locale, and load their link and journey step."""
+    _started.set(time.perf_counter())
+    context.bot_data.metrics.updates.labels(update_kind(update)).inc()
     user = update.effective_user
     chat = update.effective_chat
     settings = context.bot_data.settings
@@ -47,3 +55,10 @@ async def prepare_update(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop from error
     set_locale(resolve_locale(profile.locale, user.language_code, settings.DEFAULT_LOCALE))
     set_visitor(Visitor(user.id, chat_id, permit_id, step))
+
+
+async def finish_update(update: Update, context: BotContext) -> None:
+    """Runs after every journey: observe how long the update took."""
+    started = _started.get()
+    if started:
+        context.bot_data.metrics.handler_seconds.observe(time.perf_counter() - started)

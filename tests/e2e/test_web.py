@@ -194,3 +194,21 @@ async def test_access_log_never_carries_the_token(
     assert token not in caplog.text
     [record] = caplog.records
     assert record.__dict__["path"] == "/v/<token>"
+
+
+async def test_metrics_count_updates_verifications_and_events(
+    web: tuple[Client, BotHarness],
+) -> None:
+    client, bot = web
+    await bot.send(bot.user().text("/start"))
+    await bot.send(bot.user().text("/help"))
+    token = await token_for(bot, "Anna Müller")
+    await client.get(f"/v/{token}")
+    await client.get("/v/garbage")
+    response = await client.get("/metrics")
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = await response.text()
+    assert 'permit_bot_updates_total{kind="message"} 2.0' in text
+    assert "permit_bot_handler_seconds_count 2.0" in text
+    assert 'permit_verifications_total{verdict="valid"} 1.0' in text
+    assert 'permit_verifications_total{verdict="invalid"} 1.0' in text

@@ -257,3 +257,52 @@ def test_verify_checks_a_code_offline(tmp_path: Path) -> None:
     (tmp_path / "empty.json").write_text('{"keys": []}', encoding="utf-8")
     unknown = cli(tmp_path, "verify", token, "--keys", str(tmp_path / "empty.json"))
     assert (unknown.returncode, unknown.stdout.strip()) == (1, "verdict: unknown_key")
+
+
+async def test_web_serves_alone_and_verify_reads_its_published_keys(tmp_path: Path) -> None:
+    import socket
+    from datetime import UTC, datetime
+
+    import aiohttp
+
+    from bot.credentials import KeyRing, Purpose, sign
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "DATA_DIR": str(tmp_path / "data"),
+        "WEB_PORT": str(port),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "run_bot.py"), "web",
+        cwd=tmp_path, env=environment,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with asyncio.timeout(60):
+            assert process.stderr is not None
+            while b"web app listening" not in await process.stderr.readline():
+                pass
+        async with aiohttp.ClientSession() as session, session.get(f"{base}/healthz") as response:
+            health = await response.json()
+        assert health == {"status": "ok", "checks": {"database": True}}
+        ring = KeyRing(tmp_path / "data" / "signing-keys.json")
+        token = sign(ring, "ref-9", Purpose.GENERAL, datetime.now(UTC), 600)
+        (tmp_path / "elsewhere").mkdir()
+        checked = await asyncio.to_thread(
+            cli, tmp_path / "elsewhere", "verify", token, "--keys",
+            f"{base}/.well-known/permit-keys.json",
+        )  # fmt: skip
+        assert checked.stdout.startswith("verdict: valid"), checked.stderr
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0

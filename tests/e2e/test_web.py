@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from bot.app import web_services
 from bot.credentials import Purpose, sign
-from bot.web import init_web_app
+from bot.web import SERVICES, init_web_app
 from storage.models import PermitStatus, WorkPermit
 from tests.conftest import BotHarness
 from tests.e2e.records import PEOPLE, TODAY, permit_id_of
@@ -212,3 +212,21 @@ async def test_metrics_count_updates_verifications_and_events(
     assert "permit_bot_handler_seconds_count 2.0" in text
     assert 'permit_verifications_total{verdict="valid"} 1.0' in text
     assert 'permit_verifications_total{verdict="invalid"} 1.0' in text
+
+
+async def test_health_is_503_when_the_database_is_gone(
+    web: tuple[Client, BotHarness], tmp_path: object
+) -> None:
+    from storage.database import Database
+
+    client, _bot = web
+    broken = Database("postgresql+asyncpg://nobody@127.0.0.1:1/nowhere")  # nothing listens
+    assert client.app is not None
+    services = client.app[SERVICES]
+    object.__setattr__(services, "db", broken)
+    try:
+        response = await client.get("/healthz")
+        assert response.status == 503
+        assert (await response.json())["checks"]["database"] is False
+    finally:
+        await broken.dispose()

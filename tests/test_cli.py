@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -42,6 +43,41 @@ def cli(
         timeout=120,
         check=False,
     )
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def spawn(tmp_path: Path, *args: str, **env: str) -> asyncio.subprocess.Process:
+    """Start `python run_bot.py ARGS` in the background, in a clean environment."""
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "DATA_DIR": str(tmp_path / "data"),
+        **env,
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "run_bot.py"), *args,
+        cwd=tmp_path, env=environment,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def stop(process: asyncio.subprocess.Process) -> bytes:
+    """SIGTERM, then wait for a graceful exit (killing it only if it hangs); its stderr."""
+    try:
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            _stdout, stderr = await process.communicate()
+        return stderr
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 @pytest.mark.parametrize("command", ["run", "demo", "migrate", "seed", "import"])
@@ -124,36 +160,21 @@ async def test_run_polls_any_bot_api_server_and_stops_on_sigterm(tmp_path: Path)
     api = InProcessBotAPI()
     user = ChatUser(api, user_id=4242, language_code="ru")
     async with serve_bot_api(api, TOKEN) as base_url:
-        environment = {
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(ROOT),
-            "DATA_DIR": str(tmp_path / "data"),
-            "BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_BASE_URL": base_url,
-            "LOG_LEVEL": "INFO",
-            "WEB_PORT": "0",
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(ROOT / "run_bot.py"),
+        process = await spawn(
+            tmp_path,
             "run",
-            cwd=tmp_path,
-            env=environment,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            BOT_TOKEN=TOKEN,
+            TELEGRAM_API_BASE_URL=base_url,
+            LOG_LEVEL="INFO",
+            WEB_PORT="0",
         )
         try:
             async with asyncio.timeout(60):
                 await api.wait_for("getUpdates")
                 api.push_update(user.text("/start"))
                 await api.wait_for("sendMessage")
-            process.send_signal(signal.SIGTERM)
-            async with asyncio.timeout(30):
-                _stdout, stderr = await process.communicate()
         finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+            stderr = await stop(process)
     [greeting] = api.calls_to("sendMessage")
     assert greeting.params["chat_id"] == 4242
     assert "Здравствуйте" in str(greeting.result["text"])
@@ -260,27 +281,14 @@ def test_verify_checks_a_code_offline(tmp_path: Path) -> None:
 
 
 async def test_web_serves_alone_and_verify_reads_its_published_keys(tmp_path: Path) -> None:
-    import socket
     from datetime import UTC, datetime
 
     import aiohttp
 
     from bot.credentials import KeyRing, Purpose, sign
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    environment = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(ROOT),
-        "DATA_DIR": str(tmp_path / "data"),
-        "WEB_PORT": str(port),
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "run_bot.py"), "web",
-        cwd=tmp_path, env=environment,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    port = free_port()
+    process = await spawn(tmp_path, "web", WEB_PORT=str(port))
     base = f"http://127.0.0.1:{port}"
     try:
         async with asyncio.timeout(60):
@@ -298,11 +306,6 @@ async def test_web_serves_alone_and_verify_reads_its_published_keys(tmp_path: Pa
             f"{base}/.well-known/permit-keys.json",
         )  # fmt: skip
         assert checked.stdout.startswith("verdict: valid"), checked.stderr
-        process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            await process.communicate()
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await stop(process)
     assert process.returncode == 0

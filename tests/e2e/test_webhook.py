@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,6 +17,7 @@ from bot.inprocess_bot_api import ChatUser, InProcessBotAPI
 from bot.web import init_web_app
 from tests.bot_api_server import serve_bot_api
 from tests.conftest import BotHarness, make_settings
+from tests.test_cli import free_port, spawn, stop
 
 SECRET = "s3cret_Token-for-tests"
 Client = TestClient[aioweb.Request, aioweb.Application]
@@ -80,33 +77,22 @@ async def test_bad_bodies_are_refused(
     assert response.status == status
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_run_webhook_sets_the_webhook_and_serves_updates(tmp_path: Path) -> None:
     token = "123456789:AAEtestTokenForLoopbackOnly0123"
     api = InProcessBotAPI()
     user = ChatUser(api, user_id=777, language_code="zh-hans")
-    port = _free_port()
+    port = free_port()
     async with serve_bot_api(api, token) as base_url:
-        environment = {
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(ROOT),
-            "DATA_DIR": str(tmp_path / "data"),
-            "BOT_TOKEN": token,
-            "TELEGRAM_API_BASE_URL": base_url,
-            "WEB_PORT": str(port),
-            "WEBHOOK_URL": "https://bot.example/telegram/webhook",
-            "WEBHOOK_SECRET": SECRET,
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, str(ROOT / "run_bot.py"), "run", "--webhook",
-            cwd=tmp_path, env=environment,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        process = await spawn(
+            tmp_path,
+            "run",
+            "--webhook",
+            BOT_TOKEN=token,
+            TELEGRAM_API_BASE_URL=base_url,
+            WEB_PORT=str(port),
+            WEBHOOK_URL="https://bot.example/telegram/webhook",
+            WEBHOOK_SECRET=SECRET,
+        )
         try:
             async with asyncio.timeout(60):
                 [set_webhook] = await api.wait_for("setWebhook")
@@ -118,13 +104,8 @@ async def test_run_webhook_sets_the_webhook_and_serves_updates(tmp_path: Path) -
                     )
                     assert response.status == 200
                 await api.wait_for("sendMessage")
-            process.send_signal(signal.SIGTERM)
-            async with asyncio.timeout(30):
-                await process.communicate()
         finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+            await stop(process)
     assert set_webhook.params["url"] == "https://bot.example/telegram/webhook"
     assert set_webhook.params["secret_token"] == SECRET
     assert not api.calls_to("getUpdates")

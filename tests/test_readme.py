@@ -26,3 +26,26 @@ def test_readme_verification_snippet_verifies_a_real_code(tmp_path: Path) -> Non
     exec(_snippet("## Verification codes"), namespace)  # noqa: S102 - our own README
     assert namespace["claims"]["sub"] == "ref-42"  # type: ignore[index]
     assert namespace["claims"]["pur"] == "employment"  # type: ignore[index]
+
+
+def test_readme_documents_every_setting() -> None:
+    from bot.config import Settings
+
+    text = README.read_text(encoding="utf-8")
+    missing = [name for name in Settings.model_fields if f"| `{name}` |" not in text]
+    assert not missing, f"README's configuration table lacks {missing}"
+
+
+def test_readme_lists_every_command() -> None:
+    from run_bot import build_parser
+
+    text = README.read_text(encoding="utf-8")
+    import argparse
+
+    [subcommands] = [
+        action
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+    ]
+    missing = [name for name in subcommands.choices if f"python run_bot.py {name}" not in text]
+    assert not missing, f"README's command table lacks {missing}"

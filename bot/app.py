@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeAlias
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, MenuButtonWebApp, Update, WebAppInfo
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 from telegram.request import BaseRequest
 
@@ -17,6 +17,7 @@ from bot.events import EventProcessor
 from bot.i18n import N_, _, available_locales, use_locale
 from bot.linking import LinkingService
 from bot.metrics import Metrics
+from bot.permit_card import CardService
 from bot.permits import PermitService
 from bot.verification import PermitVerifier
 from bot.verification_codes import CodeIssuer
@@ -73,6 +74,7 @@ DESCRIPTION = N_(
     "I help foreigners working in China with their work permit: status, deadlines, "
     "documents and verification codes, in your language."
 )
+CARD_BUTTON = N_("My permit card")
 SHORT_DESCRIPTION = N_("Your work permit in China, explained in your language.")
 
 
@@ -92,6 +94,18 @@ async def register_commands(application: BotApplication) -> None:
             await application.bot.set_my_short_description(
                 _(SHORT_DESCRIPTION), language_code=language_code
             )
+    card_url = card_app_url(application.bot_data.settings.PUBLIC_BASE_URL)
+    if card_url is not None:
+        with use_locale(default):
+            button = MenuButtonWebApp(_(CARD_BUTTON), WebAppInfo(card_url))
+        await application.bot.set_chat_menu_button(menu_button=button)
+
+
+def card_app_url(public_base_url: str) -> str | None:
+    """The Mini App's address, if Telegram can open it (it must be https)."""
+    if not public_base_url.startswith("https://"):
+        return None
+    return public_base_url.rstrip("/") + "/app/card"
 
 
 def build_application(
@@ -149,4 +163,6 @@ def web_services(application: BotApplication, *, webhook: bool = False) -> WebSe
         webhook=Webhook(secret, accept) if webhook and secret else None,
         events=EventProcessor(data.db),
         metrics=data.metrics,
+        card=CardService(data.db, data.permits, data.codes, data.settings.DEFAULT_LOCALE),
+        bot_token=application.bot.token,
     )

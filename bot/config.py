@@ -41,6 +41,7 @@ EXPECTED: dict[str, str] = {
     "WEBHOOK_URL": "the public https URL Telegram posts updates to, ending in /telegram/webhook",
     "WEBHOOK_SECRET": "1 to 256 characters from A-Z, a-z, 0-9, _ and -",
     "EVENTS_API_SECRET": "at least 16 characters of secret text shared with the records system",
+    "WEBAPP_MAX_AGE_SECONDS": "a number of seconds from 60 to 86400",
 }
 
 
@@ -74,6 +75,7 @@ class Settings(BaseSettings):
     WEBHOOK_URL: str | None = None
     WEBHOOK_SECRET: str | None = Field(default=None, repr=False)
     EVENTS_API_SECRET: str | None = Field(default=None, repr=False)
+    WEBAPP_MAX_AGE_SECONDS: int = Field(default=3600, ge=60, le=86400)
 
     @field_validator("BOT_TOKEN")
     @classmethod

@@ -396,6 +396,15 @@ class InProcessBotAPI(BaseRequest):
             for button in row:
                 if not str(button.get("text", "")).strip():
                     raise BotApiError(400, "Bad Request: inline keyboard button text is empty")
+                web_app = button.get("web_app")
+                if isinstance(web_app, dict) and not str(web_app.get("url", "")).startswith(
+                    "https://"
+                ):
+                    raise BotApiError(
+                        400,
+                        "Bad Request: inline keyboard button Web App URL is invalid: "
+                        "Only HTTPS links are allowed",
+                    )
                 data = button.get("callback_data")
                 if data is not None and not (1 <= len(str(data).encode()) <= MAX_CALLBACK_DATA):
                     raise BotApiError(400, "Bad Request: BUTTON_DATA_INVALID")

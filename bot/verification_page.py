@@ -145,3 +145,52 @@ def render_page(result: VerificationResult, locale: str, tz: tzinfo, nonce: str)
             + f'</p><nav aria-label="{escape(_("Language"))}">{links}</nav></footer>'
             "</main></body></html>"
         )
+
+
+CARD_STYLE = """
+:root{--bg:#f4f5f7;--fg:#111;--card:#fff;--hint:#555}
+*{box-sizing:border-box}
+body{margin:0;font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;
+font-size:19px;line-height:1.4;background:var(--bg);color:var(--fg)}
+main{max-width:32rem;margin:0 auto;padding:1rem}
+h1{font-size:1.3rem;margin:.2rem 0 1rem}
+#status{display:inline-block;color:#fff;border-radius:.6rem;padding:.3rem .8rem;font-weight:700}
+dl{background:var(--card);border-radius:1rem;padding:1rem;margin:1rem 0}
+dt{font-size:.85rem;color:var(--hint);margin-top:.5rem}
+dd{margin:0;font-size:1.2rem;font-weight:600;overflow-wrap:anywhere}
+#qr{display:block;width:100%;max-width:22rem;margin:0 auto;background:#fff;border-radius:1rem}
+#qr.expired{opacity:.25}
+#scan,#countdown{text-align:center;color:var(--hint)}
+#message{background:var(--card);border-radius:1rem;padding:1rem}
+"""
+
+
+def render_card_shell(locale: str, nonce: str) -> str:
+    """The Mini App page: an empty card the script fills from the API (texts for its states)."""
+    with use_locale(locale):
+        direction = "rtl" if is_rtl() else "ltr"
+        lang = babel_locale(locale)
+        html_lang = "-".join(part for part in (lang.language, lang.script) if part)
+        states = {
+            "loading": _("Loading your permit card…"),
+            "unauthorized": _(
+                "This card can only be opened from the bot in Telegram. Open it again "
+                "with the “My permit card” button."
+            ),
+            "offline": _("No connection. Connect to the internet and open the card again."),
+        }
+        data = "".join(f' data-t-{key}="{escape(text)}"' for key, text in states.items())
+        return (
+            "<!doctype html>"
+            f'<html lang="{escape(html_lang)}" dir="{direction}"{data}><head>'
+            '<meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width,initial-scale=1">'
+            f"<title>{escape(_('My permit card'))}</title>"
+            f'<style nonce="{escape(nonce)}">{CARD_STYLE}</style>'
+            '<script src="/app/card.js" defer></script></head><body><main>'
+            f'<h1 id="title">{escape(_("My permit card"))}</h1>'
+            '<p id="message" role="status"></p>'
+            '<section id="card" hidden><span id="status"></span><dl id="fields"></dl>'
+            '<img id="qr" alt="QR" hidden><p id="scan"></p><p id="countdown"></p></section>'
+            "</main></body></html>"
+        )

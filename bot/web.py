@@ -10,6 +10,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -26,8 +27,10 @@ from bot.events import (
     parse_event,
 )
 from bot.metrics import CONTENT_TYPE, Metrics
+from bot.permit_card import CardService
 from bot.verification import PermitVerifier, Verdict
-from bot.verification_page import page_locale, render_page
+from bot.verification_page import page_locale, render_card_shell, render_page
+from bot.webapp_auth import InitDataRejected, validate_init_data
 from storage.database import Database
 
 log = logging.getLogger("bot.web")
@@ -53,6 +56,8 @@ class WebServices:
     webhook: Webhook | None = None  # set in webhook mode
     events: EventProcessor | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    card: CardService | None = None  # the Mini App needs the bot (its token)
+    bot_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +87,7 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -219,6 +224,56 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
+CARD_SCRIPT = Path(__file__).resolve().parent / "static" / "card.js"
+TELEGRAM_FRAMES = "https://web.telegram.org https://*.telegram.org"
+
+
+async def card_page(request: web.Request) -> web.Response:
+    """GET /app/card: the Mini App's page; the data comes from the API, never the URL."""
+    locale = page_locale(request.query.get("lang"), request.headers.get("Accept-Language"))
+    body = render_card_shell(locale, request[NONCE])
+    # Telegram's web clients show Mini Apps in a frame; scripts only from this origin.
+    csp = (
+        f"default-src 'none'; script-src 'self'; style-src 'nonce-{request[NONCE]}'; "
+        f"img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+        f"frame-ancestors {TELEGRAM_FRAMES}"
+    )
+    return web.Response(
+        text=body,
+        content_type="text/html",
+        headers={"Content-Security-Policy": csp, "X-Frame-Options": "ALLOWALL"},
+    )
+
+
+async def card_script(request: web.Request) -> web.Response:
+    """GET /app/card.js: the page's only script, a static file."""
+    return web.Response(
+        body=CARD_SCRIPT.read_bytes(),
+        content_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+async def card_api(request: web.Request) -> web.Response:
+    """POST /app/api/card: the card for the user a valid initData names; 401 otherwise."""
+    services = request.app[SERVICES]
+    if services.card is None or services.bot_token is None:
+        return web.json_response({"error": "the Mini App needs the bot running"}, status=503)
+    try:
+        payload = await request.json()
+        init_data = str(payload.get("initData", "")) if isinstance(payload, dict) else ""
+        user = validate_init_data(
+            init_data,
+            services.bot_token,
+            services.settings.WEBAPP_MAX_AGE_SECONDS,
+            time.time(),
+        )
+    except (ValueError, InitDataRejected) as rejected:
+        log.info("mini app refused", extra={"reason": str(rejected)[:40]})
+        return web.json_response({"error": "unauthorized"}, status=401)
+    return web.json_response(await services.card.card(user))
+
+
 def init_web_app(services: WebServices) -> web.Application:
     """The aiohttp application: routes, middleware and services."""
     app = web.Application(middlewares=[security_headers], client_max_size=WEBHOOK_MAX_BYTES)
@@ -230,4 +285,7 @@ def init_web_app(services: WebServices) -> web.Application:
     app.router.add_post("/api/v1/events", events_api)
     app.router.add_get("/api/openapi.json", openapi)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/app/card", card_page)
+    app.router.add_get("/app/card.js", card_script)
+    app.router.add_post("/app/api/card", card_api)
     return app

@@ -27,6 +27,7 @@ class Visitor:
     chat_id: int
     permit_id: int | None = None
     step: Step | None = None
+    card_url: str | None = None  # the Mini App, when served over https (Telegram requires it)
 
     @property
     def linked(self) -> bool:

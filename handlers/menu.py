@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import TypeVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
 from telegram.error import BadRequest
 
 from bot.i18n import _, directional
@@ -49,6 +49,8 @@ def main_menu() -> InlineKeyboardMarkup:
                 button(_("🪪 Social security"), callback_data=MenuAction.SOCIAL),
             ]
         )
+        if current.card_url is not None:
+            rows.append([button(_("💳 My permit card"), web_app=WebAppInfo(current.card_url))])
     rows.append(
         [
             button(_("📚 Guides"), callback_data=MenuAction.GUIDES),

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot.app import BotContext
+from bot.app import BotContext, card_app_url
 from bot.i18n import resolve_locale, set_locale
 from handlers.conversation import Visitor, set_visitor
 from handlers.errors import report_failure, update_kind
@@ -54,7 +54,8 @@ async def prepare_update(update: Update, context: BotContext) -> None:
         await report_failure(update, error)
         raise ApplicationHandlerStop from error
     set_locale(resolve_locale(profile.locale, user.language_code, settings.DEFAULT_LOCALE))
-    set_visitor(Visitor(user.id, chat_id, permit_id, step))
+    card_url = card_app_url(settings.PUBLIC_BASE_URL)
+    set_visitor(Visitor(user.id, chat_id, permit_id, step, card_url))
 
 
 async def finish_update(update: Update, context: BotContext) -> None:

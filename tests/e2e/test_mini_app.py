@@ -190,3 +190,36 @@ async def test_card_opens_from_the_menu_button_and_the_main_menu(
         {"text": "💳 My permit card", "web_app": {"url": "https://permits.example/app/card"}}
     ]
     assert buttons(sent)  # the rest of the menu is still there
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed")
+async def test_card_uses_the_theme_and_shows_the_last_code_as_expired_offline(
+    mini_app: tuple[Client, BotHarness],
+) -> None:
+    import re
+
+    from playwright.async_api import async_playwright, expect
+
+    client, bot = mini_app
+    await linked(bot, PEOPLE["Anna Müller"], user_id=USER_ID)
+    bot.app.bot_data.codes.ttl = 6
+    theme = json.dumps({"bg_color": "#101418", "text_color": "#f0f0f0"})
+    fragment = (
+        f"tgWebAppData={quote(init_data(bot, language='ar'))}&tgWebAppThemeParams={quote(theme)}"
+    )
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            context = await browser.new_context()
+            page = await context.new_page()
+            await page.goto(str(client.make_url("/app/card")) + "#" + fragment)
+            await expect(page.locator("#qr")).to_be_visible()
+            await expect(page.locator("body")).to_have_css("background-color", "rgb(16, 20, 24)")
+            await expect(page.locator("html")).to_have_attribute("dir", "rtl")
+            await expect(page.locator("#status")).to_contain_text("ساري المفعول")
+            await context.set_offline(True)
+            await expect(page.locator("#qr")).to_have_class(re.compile("expired"), timeout=15000)
+            await expect(page.locator("#countdown")).to_contain_text("انتهت صلاحية هذا الرمز")
+            assert await page.locator("#qr").is_visible()
+        finally:
+            await browser.close()

@@ -102,6 +102,8 @@ async def forget(update: Update, context: BotContext) -> None:
     lines.append("• " + _("your language and settings"))
     if report.steps_removed:
         lines.append("• " + _("unfinished steps"))
+    if report.notifications_removed:
+        lines.append("• " + _("notifications not yet sent"))
     lines.append(
         _(
             "Your permit record stays in the records system. If you write to me again, "

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from storage.models import AuditEntry, ConversationState, TelegramLink, TelegramUser, WorkPermit
+from storage.models import (
+    AuditEntry,
+    ConversationState,
+    OutboxMessage,
+    TelegramLink,
+    TelegramUser,
+    WorkPermit,
+)
 from tests.conftest import BotHarness, buttons, texts
 from tests.e2e.records import PEOPLE, linked
 
@@ -106,21 +113,27 @@ async def test_forget_deletes_link_settings_and_steps_but_not_the_permit(
     user = seeded.user("ru")
     [picker] = [c for c in await seeded.send(user.text("/language")) if c.method == "sendMessage"]
     await seeded.send(user.press(picker.result, "lang:ar"))
-    # An unfinished step in another chat (a group) is deleted too.
+    # An unfinished step in another chat (a group) and a pending notification go too.
     async with seeded.db.session() as session:
         session.add(
             ConversationState(
                 telegram_user_id=user.user_id, chat_id=-5, journey="link", step="name", data={}
             )
         )
+        session.add(
+            OutboxMessage(
+                dedupe_key="event:x:1", telegram_user_id=user.user_id, message="permit.cancelled"
+            )
+        )
     [question] = [c for c in await seeded.send(user.text("/forget")) if c.method == "sendMessage"]
     calls = await seeded.send(user.press(question.result, "leave:forget"))
     [report] = texts(calls)
-    assert report.count("•") == 3
+    assert report.count("•") == 4
     async with seeded.db.session() as session:
         assert await session.get(TelegramUser, user.user_id) is None
         assert await session.scalar(select(func.count()).select_from(TelegramLink)) == 0
         assert await session.scalar(select(func.count()).select_from(ConversationState)) == 0
+        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
         assert await session.scalar(select(func.count()).select_from(WorkPermit)) == 8
         actions = (await session.scalars(select(AuditEntry.action))).all()
     assert "user.forgotten" in actions

@@ -225,6 +225,30 @@ def command_import(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run_import())
 
 
+def command_outbox(settings: Settings, args: argparse.Namespace) -> int:
+    """Show the notification outbox: counts by state and the oldest pending row's age."""
+    from storage.models import OutboxState, utcnow
+    from storage.repositories import OutboxRepository
+
+    async def read() -> tuple[dict[str, int], float | None]:
+        db = await _prepare_database(settings, migrate_sqlite=True)
+        try:
+            async with db.session() as session:
+                summary = await OutboxRepository(session).summary()
+        finally:
+            await db.dispose()
+        age = None
+        if summary.oldest_pending is not None:
+            age = (utcnow() - summary.oldest_pending).total_seconds()
+        return summary.by_state, age
+
+    by_state, age = asyncio.run(read())
+    for state in OutboxState:
+        print(f"{state.value:<8} {by_state.get(state.value, 0)}")
+    print("oldest pending: " + ("none" if age is None else f"{age:.0f} s ago"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI: one sub-command per operator task, each with its own --help."""
     parser = argparse.ArgumentParser(
@@ -281,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-seed", action="store_true", help="start with an empty database")
     migrate = add("migrate", command_migrate, "Upgrade the database schema (Alembic).")
     migrate.add_argument("--revision", default="head", help="target revision (default: head)")
+    add("outbox", command_outbox, "Show notification counts by state and the oldest pending.")
     add("seed", command_seed, "Add synthetic demo records and print identities to link with.")
     importer = add("import", command_import, "Import permit records from a UTF-8 CSV file.")
     importer.add_argument("file", type=Path, metavar="FILE.csv", help="the CSV file")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -15,6 +15,8 @@ from storage.models import (
     Application,
     AuditEntry,
     ConversationState,
+    OutboxMessage,
+    OutboxState,
     Person,
     TelegramLink,
     TelegramUser,
@@ -279,3 +281,33 @@ class LinkRepository:
         await self.session.delete(link)
         await self.session.flush()
         return link.permit_id
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSummary:
+    """How many notifications are in each state, and how long the oldest has waited."""
+
+    by_state: dict[str, int]
+    oldest_pending: datetime | None
+
+
+class OutboxRepository:
+    """The notification outbox."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def summary(self) -> OutboxSummary:
+        """Counts by state and the creation time of the oldest pending row."""
+        rows = await self.session.execute(
+            select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
+        )
+        by_state = {str(state.value): int(count) for state, count in rows.all()}
+        oldest = await self.session.scalar(
+            select(func.min(OutboxMessage.created_at)).where(
+                OutboxMessage.state == OutboxState.PENDING
+            )
+        )
+        if isinstance(oldest, datetime) and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)  # min() bypasses the column type on SQLite
+        return OutboxSummary(by_state, oldest)

@@ -309,3 +309,11 @@ async def test_web_serves_alone_and_verify_reads_its_published_keys(tmp_path: Pa
     finally:
         await stop(process)
     assert process.returncode == 0
+
+
+def test_outbox_command_shows_counts_and_the_oldest_pending(tmp_path: Path) -> None:
+    result = cli(tmp_path, "outbox")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].split() == ["pending", "0"]
+    assert lines[-1] == "oldest pending: none"

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 
+from aiohttp import web as aioweb
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import web_services
+from bot.web import init_web_app
 from storage.repositories import LinkRepository, PermitRepository, UserRepository
 from storage.seed import SeedIdentity, demo_identities
 from tests.conftest import BotHarness
@@ -27,3 +34,18 @@ async def permit_id_of(bot: BotHarness, who: SeedIdentity) -> int:
         identity = await PermitRepository(session).identity(who.permit_no)
     assert identity is not None
     return identity.permit_id
+
+
+Client = TestClient[aioweb.Request, aioweb.Application]
+
+
+@asynccontextmanager
+async def web_client(bot: BotHarness, *, webhook: bool = False) -> AsyncIterator[Client]:
+    """The bot's web app on a real loopback port, with a client for it."""
+    app = init_web_app(web_services(bot.app, webhook=webhook))
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()

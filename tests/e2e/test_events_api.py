@@ -12,12 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web as aioweb
-from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
-from bot.app import web_services
-from bot.web import init_web_app
 from storage.models import (
     Application,
     ApplicationEvent,
@@ -28,10 +24,9 @@ from storage.models import (
     WorkPermit,
 )
 from tests.conftest import BotHarness, make_settings
-from tests.e2e.records import PEOPLE, linked
+from tests.e2e.records import PEOPLE, Client, linked, web_client
 
 SECRET = "events-secret-for-tests-0123456789"
-Client = TestClient[aioweb.Request, aioweb.Application]
 ANNA = PEOPLE["Anna Müller"]
 
 
@@ -39,12 +34,8 @@ ANNA = PEOPLE["Anna Müller"]
 async def api(seeded: BotHarness, tmp_path: Path) -> AsyncIterator[tuple[Client, BotHarness]]:
     seeded.app.bot_data.settings = make_settings(tmp_path, EVENTS_API_SECRET=SECRET)
     await linked(seeded, ANNA, user_id=4711)
-    client = TestClient(TestServer(init_web_app(web_services(seeded.app)), host="127.0.0.1"))
-    await client.start_server()
-    try:
+    async with web_client(seeded) as client:
         yield client, seeded
-    finally:
-        await client.close()
 
 
 def event(event_id: str, event_type: str, /, **data: Any) -> dict[str, Any]:

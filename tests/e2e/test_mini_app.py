@@ -9,19 +9,14 @@ from urllib.parse import quote, urlencode
 
 import pytest
 import zxingcpp
-from aiohttp import web as aioweb
-from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
 
-from bot.app import web_services
 from bot.credentials import verify
-from bot.web import init_web_app
 from bot.webapp_auth import sign_init_data
 from tests.conftest import BotHarness
-from tests.e2e.records import PEOPLE, TODAY, linked
+from tests.e2e.records import PEOPLE, TODAY, Client, linked, web_client
 from tests.e2e.test_page_in_chromium import CHROMIUM, FLAGS
 
-Client = TestClient[aioweb.Request, aioweb.Application]
 USER_ID = 31337
 
 
@@ -40,12 +35,8 @@ def init_data(bot: BotHarness, *, user_id: int = USER_ID, language: str = "en",
 @pytest.fixture
 async def mini_app(seeded: BotHarness) -> AsyncIterator[tuple[Client, BotHarness]]:
     seeded.app.bot_data.verifier.today = lambda: TODAY
-    client = TestClient(TestServer(init_web_app(web_services(seeded.app)), host="127.0.0.1"))
-    await client.start_server()
-    try:
+    async with web_client(seeded) as client:
         yield client, seeded
-    finally:
-        await client.close()
 
 
 async def test_card_api_shows_the_linked_permit(mini_app: tuple[Client, BotHarness]) -> None:

@@ -10,19 +10,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiohttp import web as aioweb
-from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import async_playwright
 from sqlalchemy import update
 
-from bot.app import web_services
 from bot.credentials import Purpose
-from bot.web import init_web_app
 from storage.models import PermitStatus, WorkPermit
 from tests.conftest import BotHarness
-from tests.e2e.records import PEOPLE, TODAY, permit_id_of
+from tests.e2e.records import PEOPLE, TODAY, Client, permit_id_of, web_client
 
-Client = TestClient[aioweb.Request, aioweb.Application]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
     "--no-sandbox",
@@ -61,12 +56,8 @@ async def site(seeded: BotHarness) -> AsyncIterator[tuple[Client, dict[str, str]
             .where(WorkPermit.permit_no == PEOPLE["John Smith"].permit_no)
             .values(status=PermitStatus.CANCELLED)
         )
-    client = TestClient(TestServer(init_web_app(web_services(seeded.app)), host="127.0.0.1"))
-    await client.start_server()
-    try:
+    async with web_client(seeded) as client:
         yield client, tokens
-    finally:
-        await client.close()
 
 
 EXPECTED = {

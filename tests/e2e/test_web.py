@@ -8,30 +8,21 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiohttp import web as aioweb
-from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import update
 
-from bot.app import web_services
 from bot.credentials import Purpose, sign
-from bot.web import SERVICES, init_web_app
+from bot.web import SERVICES
 from storage.models import PermitStatus, WorkPermit
 from tests.conftest import BotHarness
-from tests.e2e.records import PEOPLE, TODAY, permit_id_of
-
-Client = TestClient[aioweb.Request, aioweb.Application]
+from tests.e2e.records import PEOPLE, TODAY, Client, permit_id_of, web_client
 
 
 @pytest.fixture
 async def web(seeded: BotHarness) -> AsyncIterator[tuple[Client, BotHarness]]:
     seeded.app.bot_data.verifier.today = lambda: TODAY
-    client = TestClient(TestServer(init_web_app(web_services(seeded.app)), host="127.0.0.1"))
-    await client.start_server()
-    try:
+    async with web_client(seeded) as client:
         yield client, seeded
-    finally:
-        await client.close()
 
 
 async def token_for(bot: BotHarness, name: str, purpose: Purpose = Purpose.EMPLOYMENT) -> str:

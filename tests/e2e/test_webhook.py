@@ -9,31 +9,22 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web as aioweb
-from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import web_services
 from bot.inprocess_bot_api import ChatUser, InProcessBotAPI
-from bot.web import init_web_app
 from tests.bot_api_server import serve_bot_api
 from tests.conftest import BotHarness, make_settings
+from tests.e2e.records import Client, web_client
 from tests.test_cli import free_port, spawn, stop
 
 SECRET = "s3cret_Token-for-tests"
-Client = TestClient[aioweb.Request, aioweb.Application]
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 async def webhook(bot: BotHarness, tmp_path: Path) -> AsyncIterator[tuple[Client, BotHarness]]:
     bot.app.bot_data.settings = make_settings(tmp_path, WEBHOOK_SECRET=SECRET)
-    app = init_web_app(web_services(bot.app, webhook=True))
-    client = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    try:
+    async with web_client(bot, webhook=True) as client:
         yield client, bot
-    finally:
-        await client.close()
 
 
 async def test_update_with_the_right_secret_is_handled(webhook: tuple[Client, BotHarness]) -> None:

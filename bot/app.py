@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeAlias
 
 from telegram import BotCommand, MenuButtonWebApp, Update, WebAppInfo
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.credentials import KeyRing
+from bot.dispatcher import RetryLater, Send, TransientFailure, Unreachable
 from bot.events import EventProcessor
 from bot.i18n import N_, _, available_locales, use_locale
 from bot.linking import LinkingService
@@ -166,3 +168,26 @@ def web_services(application: BotApplication, *, webhook: bool = False) -> WebSe
         card=CardService(data.db, data.permits, data.codes, data.settings.DEFAULT_LOCALE),
         bot_token=application.bot.token,
     )
+
+
+def telegram_sender(application: BotApplication) -> Send:
+    """The dispatcher's `send`: Telegram's answers turned into delivery outcomes."""
+
+    async def send(chat_id: int, text: str) -> None:
+        try:
+            await application.bot.send_message(chat_id, text)
+        except RetryAfter as wait:
+            seconds = wait.retry_after
+            raise RetryLater(
+                seconds.total_seconds() if isinstance(seconds, timedelta) else float(seconds)
+            ) from wait
+        except Forbidden as blocked:
+            raise Unreachable(blocked.message) from blocked
+        except BadRequest as bad:
+            if "chat not found" in bad.message.lower():
+                raise Unreachable(bad.message) from bad
+            raise
+        except (TimedOut, NetworkError) as failure:
+            raise TransientFailure(type(failure).__name__) from failure
+
+    return send

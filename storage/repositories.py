@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -311,3 +311,103 @@ class OutboxRepository:
         if isinstance(oldest, datetime) and oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=UTC)  # min() bypasses the column type on SQLite
         return OutboxSummary(by_state, oldest)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedNotice:
+    """An outbox row this dispatcher holds a lease on, with what is needed to send it."""
+
+    id: int
+    telegram_user_id: int
+    message: str
+    params: dict[str, Any]
+    attempts: int
+    locale: str | None
+    language_code: str | None
+
+
+class OutboxClaims:
+    """Claiming and settling outbox rows: a lease makes a crashed claimer's rows come back."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[ClaimedNotice]:
+        """Lease up to `limit` due rows. Each row is claimed by a guarded UPDATE, so two
+        claimers never hold the same row; PostgreSQL also skips rows others have locked."""
+        due = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.state == OutboxState.PENDING,
+                OutboxMessage.available_at <= now,
+                (OutboxMessage.lease_until.is_(None)) | (OutboxMessage.lease_until < now),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = list((await self.session.scalars(due)).all())
+        claimed: list[ClaimedNotice] = []
+        for row_id in ids:
+            result = await self.session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == row_id,
+                    (OutboxMessage.lease_until.is_(None)) | (OutboxMessage.lease_until < now),
+                )
+                .values(lease_until=now + lease, attempts=OutboxMessage.attempts + 1)
+            )
+            if not getattr(result, "rowcount", 0):
+                continue  # another claimer got it first
+            row = (
+                await self.session.execute(
+                    select(
+                        OutboxMessage.id,
+                        OutboxMessage.telegram_user_id,
+                        OutboxMessage.message,
+                        OutboxMessage.params,
+                        OutboxMessage.attempts,
+                        TelegramUser.locale,
+                        TelegramUser.language_code,
+                    )
+                    .outerjoin(TelegramUser, TelegramUser.id == OutboxMessage.telegram_user_id)
+                    .where(OutboxMessage.id == row_id)
+                )
+            ).one()
+            claimed.append(ClaimedNotice(*row))
+        return claimed
+
+    async def sent(self, row_id: int) -> None:
+        """The notice reached the person."""
+        await self._settle(row_id, state=OutboxState.SENT, last_error=None)
+
+    async def retry_at(self, row_id: int, when: datetime, error: str) -> None:
+        """Try again at `when` (rate limit or a passing failure)."""
+        await self._settle(row_id, available_at=when, last_error=error[:300])
+
+    async def failed(self, row_id: int, error: str) -> None:
+        """Give up on this notice, keeping why."""
+        await self._settle(row_id, state=OutboxState.FAILED, last_error=error[:300])
+
+    async def park_recipient(self, user_id: int, error: str) -> int:
+        """The person cannot be reached: mark them and park all their pending notices."""
+        await self.session.execute(
+            update(TelegramUser).where(TelegramUser.id == user_id).values(unreachable=True)
+        )
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.telegram_user_id == user_id,
+                OutboxMessage.state == OutboxState.PENDING,
+            )
+            .values(state=OutboxState.PARKED, lease_until=None, last_error=error[:300])
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def _settle(self, row_id: int, **values: Any) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(lease_until=None, **values)
+        )

@@ -7,7 +7,7 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -243,3 +243,30 @@ async def test_openapi_document_describes_the_events_api(api: tuple[Client, BotH
     assert {"200", "400", "401", "404", "409", "413"} <= set(operation["responses"])
     envelope = document["components"]["schemas"]["EventEnvelope"]
     assert "permit.cancelled" in json.dumps(envelope)
+
+
+async def test_event_notice_reaches_the_worker_through_telegram(
+    api: tuple[Client, BotHarness],
+) -> None:
+    from bot.app import telegram_sender
+    from bot.dispatcher import OutboxDispatcher
+
+    client, bot = api
+    bot.api.remember_chat({"id": 4711, "type": "private", "first_name": "Anna"})
+    await post(
+        client, event("e-20", "permit.extended", permit_no=ANNA.permit_no, valid_until="2029-02-05")
+    )
+    dispatcher = OutboxDispatcher(bot.db, telegram_sender(bot.app), "en")
+    bot.api.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    first = await dispatcher.drain_once()
+    assert (first.sent, first.retried) == (0, 1)
+    dispatcher.clock = lambda: datetime.now(UTC) + timedelta(seconds=2)
+    bot.api.fail_next("sendMessage", 502, "Bad Gateway")
+    second = await dispatcher.drain_once()
+    assert second.retried == 1
+    dispatcher.clock = lambda: datetime.now(UTC) + timedelta(minutes=10)
+    third = await dispatcher.drain_once()
+    assert third.sent == 1
+    [notice] = [c for c in bot.api.calls_to("sendMessage") if c.result]
+    assert notice.params["chat_id"] == 4711
+    assert "valid until February 5, 2029" in str(notice.result["text"])

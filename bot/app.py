@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TypeAlias
 
 from telegram import BotCommand, MenuButtonWebApp, Update, WebAppInfo
@@ -136,7 +136,7 @@ def build_application(
     services.db = db
     services.hasher = IdentifierHasher(settings.identifier_hash_key)
     services.linking = LinkingService(db, services.hasher)
-    today = lambda: datetime.now(settings.tz).date()  # noqa: E731 - one shared definition
+    today = settings.today
     services.permits = PermitService(db, today, settings.holidays)
     ring = KeyRing(settings.signing_key_path)
     ring.active  # noqa: B018 - load (or create) the keys now, not racing in worker threads

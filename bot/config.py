@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -210,6 +210,10 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The operator's time zone (deadlines and office hours are in it)."""
         return ZoneInfo(self.TIMEZONE)
+
+    def today(self) -> date:
+        """Today's date in the operator's time zone (deadlines are counted in it)."""
+        return datetime.now(self.tz).date()
 
     @property
     def log_level(self) -> int:

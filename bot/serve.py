@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from datetime import datetime
 
 from aiohttp import web
 from telegram import Update
@@ -81,7 +80,7 @@ async def serve_web(settings: Settings, db: Database) -> None:
     """Serve only the web app (verification page, keys, health) until SIGINT/SIGTERM."""
     ring = KeyRing(settings.signing_key_path)
     ring.active  # noqa: B018 - create the keys now if this is the first start
-    verifier = PermitVerifier(db, ring, lambda: datetime.now(settings.tz).date())
+    verifier = PermitVerifier(db, ring, settings.today)
     services = WebServices(settings, db, ring, verifier, events=EventProcessor(db))
     runner = await _start_site(init_web_app(services), settings)
     try:

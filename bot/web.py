@@ -10,6 +10,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from aiohttp import web
@@ -245,10 +246,15 @@ async def card_page(request: web.Request) -> web.Response:
     )
 
 
+@cache
+def _card_script() -> bytes:
+    return CARD_SCRIPT.read_bytes()  # read once per process, not per request
+
+
 async def card_script(request: web.Request) -> web.Response:
     """GET /app/card.js: the page's only script, a static file."""
     return web.Response(
-        body=CARD_SCRIPT.read_bytes(),
+        body=_card_script(),
         content_type="text/javascript",
         headers={"Cache-Control": "public, max-age=300"},
     )

@@ -6,7 +6,6 @@ import asyncio
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         db = Database(config.database_url)
         await db.migrate()
         ring = KeyRing(config.signing_key_path)
-        verifier = PermitVerifier(db, ring, lambda: datetime.now(config.tz).date())
+        verifier = PermitVerifier(db, ring, config.today)
         services = WebServices(config, db, ring, verifier, events=EventProcessor(db))
         runner = aioweb.AppRunner(init_web_app(services))
         await runner.setup()

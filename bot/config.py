@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.i18n import available_locales
+
+if TYPE_CHECKING:
+    from bot.preferences import QuietHours
 
 DEFAULT_DATA_DIR = Path("data")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
@@ -42,6 +45,13 @@ EXPECTED: dict[str, str] = {
     "WEBHOOK_SECRET": "1 to 256 characters from A-Z, a-z, 0-9, _ and -",
     "EVENTS_API_SECRET": "at least 16 characters of secret text shared with the records system",
     "WEBAPP_MAX_AGE_SECONDS": "a number of seconds from 60 to 86400",
+    "RATE_GLOBAL_PER_SECOND": "a number of messages per second from 1 to 1000",
+    "RATE_PER_CHAT_PER_SECOND": "a number of messages per second per chat from 0.05 to 100",
+    "RATE_GROUP_PER_MINUTE": "a number of messages per minute per group from 1 to 6000",
+    "PAID_BROADCAST": "true or false",
+    "QUIET_HOURS": "a range like 21:00-08:00, or off",
+    "REMINDER_SCAN_TIME": "a local time like 07:00",
+    "EMPLOYER_INVITE_DAYS": "a number of days from 1 to 90",
 }
 
 
@@ -76,6 +86,13 @@ class Settings(BaseSettings):
     WEBHOOK_SECRET: str | None = Field(default=None, repr=False)
     EVENTS_API_SECRET: str | None = Field(default=None, repr=False)
     WEBAPP_MAX_AGE_SECONDS: int = Field(default=3600, ge=60, le=86400)
+    RATE_GLOBAL_PER_SECOND: float = Field(default=30.0, ge=1, le=1000)
+    RATE_PER_CHAT_PER_SECOND: float = Field(default=1.0, ge=0.05, le=100)
+    RATE_GROUP_PER_MINUTE: float = Field(default=20.0, ge=1, le=6000)
+    PAID_BROADCAST: bool = False
+    QUIET_HOURS: str = "21:00-08:00"
+    REMINDER_SCAN_TIME: str = "07:00"
+    EMPLOYER_INVITE_DAYS: int = Field(default=7, ge=1, le=90)
 
     @field_validator("BOT_TOKEN")
     @classmethod
@@ -122,6 +139,22 @@ class Settings(BaseSettings):
         if len(value) < 16:
             raise ValueError("too short")
         return value
+
+    @field_validator("QUIET_HOURS")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        from bot.preferences import parse_quiet_hours
+
+        parse_quiet_hours(value)
+        return value.strip().lower() if value.strip().lower() == "off" else value.strip()
+
+    @field_validator("REMINDER_SCAN_TIME")
+    @classmethod
+    def _scan_time(cls, value: str) -> str:
+        from bot.preferences import parse_clock
+
+        parse_clock(value)
+        return value.strip()
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -214,6 +247,20 @@ class Settings(BaseSettings):
     def today(self) -> date:
         """Today's date in the operator's time zone (deadlines are counted in it)."""
         return datetime.now(self.tz).date()
+
+    @property
+    def quiet_hours(self) -> QuietHours | None:
+        """The default quiet hours (None when QUIET_HOURS is off)."""
+        from bot.preferences import parse_quiet_hours
+
+        return parse_quiet_hours(self.QUIET_HOURS)
+
+    @property
+    def reminder_scan_time(self) -> time:
+        """The local time of day the reminder scan runs."""
+        from bot.preferences import parse_clock
+
+        return parse_clock(self.REMINDER_SCAN_TIME)
 
     @property
     def log_level(self) -> int:

@@ -92,9 +92,18 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
+def _all_renderers() -> dict[str, Callable[[dict[str, Any]], str]]:
+    # Employer notices and reminders live beside their features; imported late (they use
+    # this module's helpers).
+    from bot.employer_notices import RENDERERS as EMPLOYER_RENDERERS
+    from bot.reminder_notices import RENDERERS as REMINDER_RENDERERS
+
+    return {**RENDERERS, **EMPLOYER_RENDERERS, **REMINDER_RENDERERS}
+
+
 def render_notification(message: str, params: dict[str, Any], locale: str) -> str:
     """The notice's text in `locale`, or `UnknownNotification` for a key we cannot render."""
-    renderer = RENDERERS.get(message)
+    renderer = _all_renderers().get(message)
     if renderer is None:
         raise UnknownNotification(message)
     with use_locale(locale):

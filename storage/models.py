@@ -142,6 +142,37 @@ class Employer(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class EmployerChat(Base):
+    """A Telegram chat (an HR person's private chat or an HR group) linked to an employer."""
+
+    __tablename__ = "employer_chats"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    employer_id: Mapped[int] = mapped_column(ForeignKey("employers.id"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    chat_type: Mapped[str] = mapped_column(String(16))
+    # The language notices to this chat are written in (whoever linked it chose it).
+    locale: Mapped[str | None] = mapped_column(String(16))
+    linked_by: Mapped[int] = mapped_column(BigInteger)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    employer: Mapped[Employer] = relationship()
+
+
+class EmployerInvite(Base):
+    """A one-time code that links a chat to an employer; only its hash is kept."""
+
+    __tablename__ = "employer_invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    employer_id: Mapped[int] = mapped_column(ForeignKey("employers.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by_chat: Mapped[int | None] = mapped_column(BigInteger)
+
+
 class Person(Base):
     """A foreign worker. Passport, social-security and phone numbers only as keyed hashes."""
 
@@ -184,6 +215,10 @@ class WorkPermit(Base):
     issued_on: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date, index=True)
     status: Mapped[PermitStatus] = mapped_column(_enum(PermitStatus))
+    # The Notification Letter (issued before entry, valid 6 months) and the recorded entry:
+    # a reminder goes out when the letter is about to lapse and no entry is recorded.
+    notification_letter_issued_on: Mapped[date | None] = mapped_column(Date)
+    entered_on: Mapped[date | None] = mapped_column(Date)
     # Opaque reference carried in verification codes instead of the permit number.
     verification_ref: Mapped[str | None] = mapped_column(String(32), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -323,6 +358,7 @@ class OutboxState(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"
     PARKED = "parked"
+    SKIPPED = "skipped"  # the recipient switched this kind of notice off
 
 
 class OutboxMessage(Base):

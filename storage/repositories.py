@@ -15,6 +15,7 @@ from storage.models import (
     Application,
     AuditEntry,
     ConversationState,
+    EmployerChat,
     OutboxMessage,
     OutboxState,
     Person,
@@ -324,6 +325,7 @@ class ClaimedNotice:
     attempts: int
     locale: str | None
     language_code: str | None
+    settings: dict[str, Any] | None
 
 
 class OutboxClaims:
@@ -368,10 +370,12 @@ class OutboxClaims:
                         OutboxMessage.message,
                         OutboxMessage.params,
                         OutboxMessage.attempts,
-                        TelegramUser.locale,
+                        func.coalesce(TelegramUser.locale, EmployerChat.locale),
                         TelegramUser.language_code,
+                        TelegramUser.settings,
                     )
                     .outerjoin(TelegramUser, TelegramUser.id == OutboxMessage.telegram_user_id)
+                    .outerjoin(EmployerChat, EmployerChat.chat_id == OutboxMessage.telegram_user_id)
                     .where(OutboxMessage.id == row_id)
                 )
             ).one()
@@ -385,6 +389,14 @@ class OutboxClaims:
     async def retry_at(self, row_id: int, when: datetime, error: str) -> None:
         """Try again at `when` (rate limit or a passing failure)."""
         await self._settle(row_id, available_at=when, last_error=error[:300])
+
+    async def defer(self, row_id: int, when: datetime) -> None:
+        """Hold the notice until `when` (quiet hours); this claim was not an attempt."""
+        await self._settle(row_id, available_at=when, attempts=OutboxMessage.attempts - 1)
+
+    async def skipped(self, row_id: int) -> None:
+        """The recipient switched this kind of notice off: it is settled without sending."""
+        await self._settle(row_id, state=OutboxState.SKIPPED, last_error=None)
 
     async def failed(self, row_id: int, error: str) -> None:
         """Give up on this notice, keeping why."""

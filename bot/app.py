@@ -14,13 +14,14 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.credentials import KeyRing
-from bot.dispatcher import RetryLater, Send, TransientFailure, Unreachable
+from bot.dispatcher import OutboxDispatcher, RetryLater, Send, TransientFailure, Unreachable
 from bot.events import EventProcessor
 from bot.i18n import N_, _, available_locales, use_locale
 from bot.linking import LinkingService
 from bot.metrics import Metrics
 from bot.permit_card import CardService
 from bot.permits import PermitService
+from bot.send_scheduler import Lane, SendLimits, SendScheduler
 from bot.verification import PermitVerifier
 from bot.verification_codes import CodeIssuer
 from bot.web import Webhook, WebServices
@@ -41,12 +42,14 @@ class BotData:
     codes: CodeIssuer
     verifier: PermitVerifier
     metrics: Metrics
+    scheduler: SendScheduler
+    dispatcher: OutboxDispatcher
 
 
 ChatData: TypeAlias = dict[object, object]
-BotContext: TypeAlias = CallbackContext[ExtBot[None], ChatData, ChatData, BotData]
+BotContext: TypeAlias = CallbackContext[ExtBot[Lane], ChatData, ChatData, BotData]
 BotApplication: TypeAlias = Application[
-    ExtBot[None], BotContext, ChatData, ChatData, BotData, JobQueue[BotContext]
+    ExtBot[Lane], BotContext, ChatData, ChatData, BotData, JobQueue[BotContext]
 ]
 
 
@@ -120,6 +123,7 @@ def build_application(
     from handlers import register_handlers
 
     context_types = ContextTypes(bot_data=BotData)
+    scheduler = SendScheduler(SendLimits.from_settings(settings))
     builder = (
         Application.builder()
         .token(settings.BOT_TOKEN or "123456789:DEMO-TOKEN-NOT-USED-ANYWHERE")
@@ -127,6 +131,7 @@ def build_application(
         .base_file_url(settings.TELEGRAM_FILE_BASE_URL)
         .context_types(context_types)
         .post_init(register_commands)
+        .rate_limiter(scheduler)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -143,6 +148,19 @@ def build_application(
     services.codes = CodeIssuer(db, ring, settings.PUBLIC_BASE_URL, settings.QR_TTL_SECONDS, today)
     services.verifier = PermitVerifier(db, ring, today)
     services.metrics = Metrics()
+    services.scheduler = scheduler
+    scheduler.on_wait = lambda lane, seconds: services.metrics.send_wait_seconds.labels(
+        lane.value
+    ).observe(seconds)
+    scheduler.on_limited = services.metrics.rate_limited.inc
+    services.dispatcher = OutboxDispatcher(
+        db,
+        telegram_sender(application),
+        settings.DEFAULT_LOCALE,
+        lease=timedelta(seconds=settings.DISPATCH_LEASE_SECONDS),
+        quiet_hours=settings.quiet_hours,
+        zone=settings.tz,
+    )
     register_handlers(application)
     return application
 
@@ -173,9 +191,16 @@ def web_services(application: BotApplication, *, webhook: bool = False) -> WebSe
 def telegram_sender(application: BotApplication) -> Send:
     """The dispatcher's `send`: Telegram's answers turned into delivery outcomes."""
 
+    paid = application.bot_data.settings.PAID_BROADCAST
+
     async def send(chat_id: int, text: str) -> None:
         try:
-            await application.bot.send_message(chat_id, text)
+            await application.bot.send_message(
+                chat_id,
+                text,
+                allow_paid_broadcast=True if paid else None,
+                rate_limit_args=Lane.BULK,
+            )
         except RetryAfter as wait:
             seconds = wait.retry_after
             raise RetryLater(

@@ -52,6 +52,7 @@ EXPECTED: dict[str, str] = {
     "QUIET_HOURS": "a range like 21:00-08:00, or off",
     "REMINDER_SCAN_TIME": "a local time like 07:00",
     "EMPLOYER_INVITE_DAYS": "a number of days from 1 to 90",
+    "DISPATCH_LEASE_SECONDS": "a number of seconds from 5 to 3600",
 }
 
 
@@ -93,6 +94,7 @@ class Settings(BaseSettings):
     QUIET_HOURS: str = "21:00-08:00"
     REMINDER_SCAN_TIME: str = "07:00"
     EMPLOYER_INVITE_DAYS: int = Field(default=7, ge=1, le=90)
+    DISPATCH_LEASE_SECONDS: int = Field(default=120, ge=5, le=3600)
 
     @field_validator("BOT_TOKEN")
     @classmethod

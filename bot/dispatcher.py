@@ -2,23 +2,35 @@
 
 Sending is done through a `send` callable that turns Telegram's answers into the outcomes
 below, so this module knows nothing of Telegram types. Rate limits and lanes belong to the
-send scheduler (to come); this module decides what happens to each row.
+send scheduler (`bot.send_scheduler`); this module decides what happens to each row:
+sent, retried later, deferred past the recipient's quiet hours, skipped (they switched that
+kind of notice off), failed, or parked (they blocked the bot).
+
+Notices to different chats are sent concurrently (the scheduler paces them); notices to one
+chat go one after another, in the order they were queued.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot.i18n import resolve_locale
 from bot.notifications import UnknownNotification, render_notification
+from bot.preferences import Preferences, QuietHours, kind_of
 from storage.database import Database
 from storage.models import utcnow
 from storage.repositories import ClaimedNotice, OutboxClaims
 
+log = logging.getLogger(__name__)
+
 LEASE = timedelta(minutes=2)
+IDLE_POLL_SECONDS = 1.0
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 300.0
@@ -51,7 +63,14 @@ class DispatchReport:
     retried: int = 0
     failed: int = 0
     parked: int = 0
+    deferred: int = 0
+    skipped: int = 0
     unreachable: set[int] = field(default_factory=set)
+
+    @property
+    def handled(self) -> int:
+        """Rows this pass settled one way or another."""
+        return self.sent + self.retried + self.failed + self.parked + self.deferred + self.skipped
 
 
 class OutboxDispatcher:
@@ -66,6 +85,9 @@ class OutboxDispatcher:
         clock: Callable[[], datetime] = utcnow,
         jitter: Callable[[], float] = random.random,
         batch: int = 50,
+        lease: timedelta = LEASE,
+        quiet_hours: QuietHours | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
         self.db = db
         self.send = send
@@ -73,6 +95,14 @@ class OutboxDispatcher:
         self.clock = clock
         self.jitter = jitter
         self.batch = batch
+        self.lease = lease
+        self.quiet_hours = quiet_hours
+        self.zone = zone
+        self._nudged = asyncio.Event()
+
+    def nudge(self) -> None:
+        """New rows were queued in this process: look now rather than at the next poll."""
+        self._nudged.set()
 
     def backoff(self, attempts: int) -> timedelta:
         """Exponential backoff with full jitter, capped."""
@@ -80,17 +110,107 @@ class OutboxDispatcher:
         return timedelta(seconds=ceiling * (0.5 + self.jitter() / 2))
 
     async def drain_once(self) -> DispatchReport:
-        """Claim one batch of due rows and deliver each."""
-        async with self.db.session() as session:
-            claimed = await OutboxClaims(session).claim(self.clock(), LEASE, self.batch)
+        """Claim one batch of due rows and deliver them (chats concurrently)."""
+        claimed = await self._claim(self.batch)
         report = DispatchReport()
+        by_chat: dict[int, list[ClaimedNotice]] = {}
         for notice in claimed:
-            await self._deliver(notice, report)
+            by_chat.setdefault(notice.telegram_user_id, []).append(notice)
+        await asyncio.gather(*(self._deliver_all(notices, report) for notices in by_chat.values()))
         return report
+
+    async def drain(self) -> DispatchReport:
+        """Deliver until nothing is due now (rows waiting for later stay queued)."""
+        total = DispatchReport()
+        while True:
+            report = await self.drain_once()
+            if not report.handled:
+                return total
+            for name in ("sent", "retried", "failed", "parked", "deferred", "skipped"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            total.unreachable |= report.unreachable
+
+    async def run(self, stop: asyncio.Event, *, in_flight: int = 200) -> DispatchReport:
+        """Deliver continuously until `stop` is set, keeping up to `in_flight` rows claimed.
+
+        New rows are claimed while earlier ones are still being sent, so the scheduler never
+        runs dry between batches; a chat's rows are still sent one after another.
+        """
+        report = DispatchReport()
+        queues: dict[int, deque[ClaimedNotice]] = {}
+        tasks: set[asyncio.Task[None]] = set()
+        room = asyncio.Event()
+
+        async def chat_worker(chat_id: int) -> None:
+            queue = queues[chat_id]
+            try:
+                while queue:
+                    await self._deliver(queue[0], report)
+                    queue.popleft()
+                    room.set()
+            finally:
+                del queues[chat_id]
+
+        try:
+            while not stop.is_set():
+                holding = sum(len(queue) for queue in queues.values())
+                claimed = await self._claim(min(self.batch, in_flight - holding))
+                for notice in claimed:
+                    chat_id = notice.telegram_user_id
+                    if chat_id in queues:
+                        queues[chat_id].append(notice)
+                        continue
+                    queues[chat_id] = deque([notice])
+                    task = asyncio.create_task(chat_worker(chat_id))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                if claimed and holding + len(claimed) < in_flight:
+                    continue
+                room.clear()
+                self._nudged.clear()
+                waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(room.wait())]
+                if not claimed:
+                    waits.append(asyncio.ensure_future(self._nudged.wait()))
+                _done, pending = await asyncio.wait(
+                    waits,
+                    timeout=IDLE_POLL_SECONDS if not claimed else None,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                for waiter in pending:
+                    waiter.cancel()
+        finally:
+            # Rows still held are left to their leases; those being sent finish first.
+            for queue in queues.values():
+                while len(queue) > 1:
+                    queue.pop()
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+        return report
+
+    async def _claim(self, limit: int) -> list[ClaimedNotice]:
+        if limit <= 0:
+            return []
+        async with self.db.session() as session:
+            return await OutboxClaims(session).claim(self.clock(), self.lease, limit)
+
+    async def _deliver_all(self, notices: list[ClaimedNotice], report: DispatchReport) -> None:
+        for notice in notices:
+            await self._deliver(notice, report)
 
     async def _deliver(self, notice: ClaimedNotice, report: DispatchReport) -> None:
         if notice.telegram_user_id in report.unreachable:
             return  # parked with the rest of this recipient's notices a moment ago
+        preferences = Preferences.from_settings(notice.settings, self.quiet_hours)
+        if not preferences.wants(notice.message):
+            await self._settle(lambda claims: claims.skipped(notice.id))
+            report.skipped += 1
+            return
+        if kind_of(notice.message) is not None and preferences.quiet_hours is not None:
+            resume = preferences.quiet_hours.next_allowed(self.clock(), self.zone)
+            if resume is not None:
+                await self._settle(lambda claims: claims.defer(notice.id, resume))
+                report.deferred += 1
+                return
         locale = resolve_locale(notice.locale, notice.language_code, self.default_locale)
         try:
             text = render_notification(notice.message, notice.params, locale)

@@ -37,6 +37,19 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.send_wait_seconds = Histogram(
+            "permit_bot_send_wait_seconds",
+            "Time a message waited for the send scheduler, by lane (interactive, bulk)",
+            ["lane"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0),
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "permit_bot_telegram_429_total",
+            "Telegram answers 429 Too Many Requests",
+            registry=self.registry,
+        )
+
     def exposition(self) -> bytes:
         """The metrics in Prometheus text format."""
         return generate_latest(self.registry)

@@ -350,37 +350,41 @@ class OutboxClaims:
         if self.session.get_bind().dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         ids = list((await self.session.scalars(due)).all())
-        claimed: list[ClaimedNotice] = []
-        for row_id in ids:
-            result = await self.session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == row_id,
-                    (OutboxMessage.lease_until.is_(None)) | (OutboxMessage.lease_until < now),
-                )
-                .values(lease_until=now + lease, attempts=OutboxMessage.attempts + 1)
+        if not ids:
+            return []
+        # One guarded UPDATE for the batch: a row whose lease another claimer took in the
+        # meantime is not returned.
+        taken = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(ids),
+                OutboxMessage.state == OutboxState.PENDING,
+                (OutboxMessage.lease_until.is_(None)) | (OutboxMessage.lease_until < now),
             )
-            if not getattr(result, "rowcount", 0):
-                continue  # another claimer got it first
-            row = (
-                await self.session.execute(
-                    select(
-                        OutboxMessage.id,
-                        OutboxMessage.telegram_user_id,
-                        OutboxMessage.message,
-                        OutboxMessage.params,
-                        OutboxMessage.attempts,
-                        func.coalesce(TelegramUser.locale, EmployerChat.locale),
-                        TelegramUser.language_code,
-                        TelegramUser.settings,
-                    )
-                    .outerjoin(TelegramUser, TelegramUser.id == OutboxMessage.telegram_user_id)
-                    .outerjoin(EmployerChat, EmployerChat.chat_id == OutboxMessage.telegram_user_id)
-                    .where(OutboxMessage.id == row_id)
-                )
-            ).one()
-            claimed.append(ClaimedNotice(*row))
-        return claimed
+            .values(lease_until=now + lease, attempts=OutboxMessage.attempts + 1)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        claimed_ids = [row_id for (row_id,) in taken.all()]
+        if not claimed_ids:
+            return []
+        rows = await self.session.execute(
+            select(
+                OutboxMessage.id,
+                OutboxMessage.telegram_user_id,
+                OutboxMessage.message,
+                OutboxMessage.params,
+                OutboxMessage.attempts,
+                func.coalesce(TelegramUser.locale, EmployerChat.locale),
+                TelegramUser.language_code,
+                TelegramUser.settings,
+            )
+            .outerjoin(TelegramUser, TelegramUser.id == OutboxMessage.telegram_user_id)
+            .outerjoin(EmployerChat, EmployerChat.chat_id == OutboxMessage.telegram_user_id)
+            .where(OutboxMessage.id.in_(claimed_ids))
+            .order_by(OutboxMessage.id)
+        )
+        return [ClaimedNotice(*row) for row in rows.all()]
 
     async def sent(self, row_id: int) -> None:
         """The notice reached the person."""

@@ -249,6 +249,39 @@ def command_outbox(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def command_dispatch(settings: Settings, args: argparse.Namespace) -> int:
+    """Send queued notifications without taking updates (extra senders, cron, recovery)."""
+    if not settings.BOT_TOKEN:
+        return _error(f"BOT_TOKEN is not set: dispatch needs {EXPECTED['BOT_TOKEN']}")
+    from bot.app import build_application
+    from bot.serve import serve_dispatcher
+
+    async def run() -> None:
+        db = await _prepare_database(settings, migrate_sqlite=True)
+        try:
+            application = build_application(settings, db)
+            report = await serve_dispatcher(application, until_empty=args.until_empty)
+        finally:
+            await db.dispose()
+        print(
+            f"sent {report.sent}, retried {report.retried}, deferred {report.deferred}, "
+            f"skipped {report.skipped}, failed {report.failed}, parked {report.parked}"
+        )
+
+    from telegram.error import InvalidToken, NetworkError
+
+    try:
+        asyncio.run(run())
+    except InvalidToken:
+        return _error("BOT_TOKEN was refused by the Bot API: check the token from @BotFather")
+    except NetworkError as error:
+        return _error(
+            f"TELEGRAM_API_BASE_URL: cannot reach the Bot API server ({type(error).__name__}); "
+            "check the address and the network"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI: one sub-command per operator task, each with its own --help."""
     parser = argparse.ArgumentParser(
@@ -306,6 +339,17 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = add("migrate", command_migrate, "Upgrade the database schema (Alembic).")
     migrate.add_argument("--revision", default="head", help="target revision (default: head)")
     add("outbox", command_outbox, "Show notification counts by state and the oldest pending.")
+    dispatch = add(
+        "dispatch",
+        command_dispatch,
+        "Only send queued notifications (`run` already does this): more senders on "
+        "PostgreSQL, or a one-off catch-up (needs BOT_TOKEN).",
+    )
+    dispatch.add_argument(
+        "--until-empty",
+        action="store_true",
+        help="stop when nothing is due instead of running until SIGTERM",
+    )
     add("seed", command_seed, "Add synthetic demo records and print identities to link with.")
     importer = add("import", command_import, "Import permit records from a UTF-8 CSV file.")
     importer.add_argument("file", type=Path, metavar="FILE.csv", help="the CSV file")

@@ -181,7 +181,7 @@ def web_services(application: BotApplication, *, webhook: bool = False) -> WebSe
         verifier=data.verifier,
         bot_ready=lambda: application.running,
         webhook=Webhook(secret, accept) if webhook and secret else None,
-        events=EventProcessor(data.db),
+        events=EventProcessor(data.db, on_queued=data.dispatcher.nudge),
         metrics=data.metrics,
         card=CardService(data.db, data.permits, data.codes, data.settings.DEFAULT_LOCALE),
         bot_token=application.bot.token,

@@ -96,6 +96,7 @@ class OutboxDispatcher:
         self.jitter = jitter
         self.batch = batch
         self.lease = lease
+        self.backoff_base = BACKOFF_BASE_SECONDS
         self.quiet_hours = quiet_hours
         self.zone = zone
         self._nudged = asyncio.Event()
@@ -106,7 +107,7 @@ class OutboxDispatcher:
 
     def backoff(self, attempts: int) -> timedelta:
         """Exponential backoff with full jitter, capped."""
-        ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+        ceiling = min(BACKOFF_CAP_SECONDS, self.backoff_base * 2 ** max(attempts - 1, 0))
         return timedelta(seconds=ceiling * (0.5 + self.jitter() / 2))
 
     async def drain_once(self) -> DispatchReport:
@@ -220,8 +221,9 @@ class OutboxDispatcher:
             await self._settle(lambda claims: claims.failed(notice.id, reason))
             report.failed += 1
         except RetryLater as wait:
+            # Being told to slow down is not a failed attempt: it does not count to the limit.
             when, reason = self.clock() + timedelta(seconds=wait.seconds), str(wait)
-            await self._settle(lambda claims: claims.retry_at(notice.id, when, reason))
+            await self._settle(lambda claims: claims.rate_limited(notice.id, when, reason))
             report.retried += 1
         except Unreachable:
             user_id = notice.telegram_user_id

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -191,8 +192,10 @@ class EventOutcome:
 class EventProcessor:
     """Applies events to the records, once each, queueing the notifications they cause."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, on_queued: Callable[[], None] | None = None) -> None:
         self.db = db
+        # Told when an event queued notifications (the dispatcher beside us sends at once).
+        self.on_queued = on_queued
 
     async def apply(self, envelope: EventEnvelope, data: _Strict) -> EventOutcome:
         """Apply the event in one transaction (or recognise it as already applied)."""
@@ -223,6 +226,8 @@ class EventProcessor:
             if seen is not None and seen.body_hash == body_hash:
                 return EventOutcome(duplicate=True)
             raise EventRejected(409, "event_id already used for a different event") from None
+        if queued and self.on_queued is not None:
+            self.on_queued()
         return EventOutcome(duplicate=False, notifications=queued)
 
     async def _permit(self, session: AsyncSession, permit_no: str) -> WorkPermit:

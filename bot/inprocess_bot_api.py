@@ -13,10 +13,12 @@ import itertools
 import json
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import IO, Any
 
+from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
 
 JSON = dict[str, Any]
@@ -42,9 +44,13 @@ class ApiCall:
 class InjectedFailure:
     """A failure to answer the next call of a method with (for error-path tests)."""
 
-    status: int
+    status: int  # 0: no answer at all (the client times out)
     description: str
     retry_after: int | None = None
+
+
+class NoAnswer(Exception):
+    """The server never answers this call (the client sees a timeout)."""
 
 
 class _TextOnly(HTMLParser):
@@ -93,6 +99,8 @@ class InProcessBotAPI(BaseRequest):
         self._updates_ready = asyncio.Event()
         self._call_made = asyncio.Event()
         self._failures: defaultdict[str, list[InjectedFailure]] = defaultdict(list)
+        # Decides per call whether it fails (random fault tests); None: never.
+        self.fault: Callable[[ApiCall], InjectedFailure | None] | None = None
         self.chats: dict[int, JSON] = {}
         self.messages: dict[tuple[int, int], JSON] = {}
 
@@ -129,7 +137,10 @@ class InProcessBotAPI(BaseRequest):
             request_data.multipart_data if request_data and request_data.contains_files else {}
         )
         files = {name: _read_upload(value) for name, value in uploads.items()}
-        return await self.handle(url.rsplit("/", 1)[-1], params, files)
+        try:
+            return await self.handle(url.rsplit("/", 1)[-1], params, files)
+        except NoAnswer as silence:
+            raise TimedOut("injected: no answer") from silence
 
     async def handle(
         self, api_method: str, params: JSON, files: dict[str, tuple[str, bytes, str]]
@@ -140,8 +151,12 @@ class InProcessBotAPI(BaseRequest):
         self._call_made.set()
         try:
             failures = self._failures.get(api_method)
-            if failures:
-                failure = failures.pop(0)
+            failure = failures.pop(0) if failures else None
+            if failure is None and self.fault is not None:
+                failure = self.fault(call)
+            if failure is not None:
+                if failure.status == 0:
+                    raise NoAnswer(api_method)
                 raise BotApiError(failure.status, failure.description, failure.retry_after)
             handler = getattr(self, f"_api_{api_method}", None)
             if handler is None:

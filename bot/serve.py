@@ -12,6 +12,7 @@ from telegram import Update
 from bot.app import BotApplication, web_services
 from bot.config import Settings
 from bot.credentials import KeyRing
+from bot.dispatcher import DispatchReport
 from bot.events import EventProcessor
 from bot.verification import PermitVerifier
 from bot.web import RedactingAccessLogger, WebServices, init_web_app
@@ -66,7 +67,15 @@ async def serve_bot(application: BotApplication, *, webhook: bool = False) -> No
             else:
                 await updater.start_polling(allowed_updates=Update.ALL_TYPES)
             log.info("bot started", extra={"mode": "webhook" if webhook else "polling"})
-            await _until_stopped()
+            stopping = asyncio.Event()
+            delivery = asyncio.create_task(
+                application.bot_data.dispatcher.run(stopping), name="outbox-dispatcher"
+            )
+            try:
+                await _until_stopped()
+            finally:
+                stopping.set()
+                await delivery
         finally:
             log.info("bot stopping")
             if updater.running:
@@ -74,6 +83,26 @@ async def serve_bot(application: BotApplication, *, webhook: bool = False) -> No
             if application.running:
                 await application.stop()
             await runner.cleanup()
+
+
+async def serve_dispatcher(
+    application: BotApplication, *, until_empty: bool = False
+) -> DispatchReport:
+    """Only send queued notifications: until SIGINT/SIGTERM, or until nothing is due."""
+    async with application:
+        dispatcher = application.bot_data.dispatcher
+        if until_empty:
+            return await dispatcher.drain()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        log.info("dispatcher started")
+        try:
+            return await dispatcher.run(stop)
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
 
 
 async def serve_web(settings: Settings, db: Database) -> None:

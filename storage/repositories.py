@@ -394,6 +394,15 @@ class OutboxClaims:
         """Try again at `when` (rate limit or a passing failure)."""
         await self._settle(row_id, available_at=when, last_error=error[:300])
 
+    async def rate_limited(self, row_id: int, when: datetime, error: str) -> None:
+        """Telegram said wait: try again at `when`; this claim was not a failed attempt."""
+        await self._settle(
+            row_id,
+            available_at=when,
+            attempts=OutboxMessage.attempts - 1,
+            last_error=error[:300],
+        )
+
     async def defer(self, row_id: int, when: datetime) -> None:
         """Hold the notice until `when` (quiet hours); this claim was not an attempt."""
         await self._settle(row_id, available_at=when, attempts=OutboxMessage.attempts - 1)
@@ -418,6 +427,21 @@ class OutboxClaims:
                 OutboxMessage.state == OutboxState.PENDING,
             )
             .values(state=OutboxState.PARKED, lease_until=None, last_error=error[:300])
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def resume_recipient(self, chat_id: int, now: datetime) -> int:
+        """The person unblocked the bot (or a group re-added it): deliver their parked notices."""
+        await self.session.execute(
+            update(TelegramUser).where(TelegramUser.id == chat_id).values(unreachable=False)
+        )
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.telegram_user_id == chat_id,
+                OutboxMessage.state == OutboxState.PARKED,
+            )
+            .values(state=OutboxState.PENDING, available_at=now, attempts=0, last_error=None)
         )
         return int(getattr(result, "rowcount", 0) or 0)
 

@@ -15,6 +15,7 @@ from telegram.request import BaseRequest
 from bot.config import Settings
 from bot.credentials import KeyRing
 from bot.dispatcher import RetryLater, Send, TransientFailure, Unreachable
+from bot.employers import EmployerLinking
 from bot.events import EventProcessor
 from bot.i18n import N_, _, available_locales, use_locale
 from bot.linking import LinkingService
@@ -24,6 +25,7 @@ from bot.permits import PermitService
 from bot.verification import PermitVerifier
 from bot.verification_codes import CodeIssuer
 from bot.web import Webhook, WebServices
+from bot.workforce import WorkforceService
 from storage.database import Database
 from storage.identifiers import IdentifierHasher
 
@@ -41,6 +43,8 @@ class BotData:
     codes: CodeIssuer
     verifier: PermitVerifier
     metrics: Metrics
+    employers: EmployerLinking
+    workforce: WorkforceService
 
 
 ChatData: TypeAlias = dict[object, object]
@@ -143,6 +147,8 @@ def build_application(
     services.codes = CodeIssuer(db, ring, settings.PUBLIC_BASE_URL, settings.QR_TTL_SECONDS, today)
     services.verifier = PermitVerifier(db, ring, today)
     services.metrics = Metrics()
+    services.employers = EmployerLinking(db, settings.EMPLOYER_INVITE_DAYS)
+    services.workforce = WorkforceService(db, today)
     register_handlers(application)
     return application
 

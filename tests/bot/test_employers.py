@@ -137,7 +137,8 @@ async def test_a_chat_of_another_employer_is_refused_and_keeps_the_code_unused(
         second.code, chat_id=-100500, chat_type="supergroup", user_id=42, locale="en"
     )
     assert result.outcome is InviteOutcome.OTHER_EMPLOYER
-    assert result.employer is not None and result.employer.uscc == HARBOUR
+    assert result.employer is not None
+    assert result.employer.uscc == HARBOUR
     async with database.session() as session:
         unused = await session.scalar(
             select(EmployerInvite).where(EmployerInvite.used_at.is_(None))
@@ -146,10 +147,12 @@ async def test_a_chat_of_another_employer_is_refused_and_keeps_the_code_unused(
     assert unused.code_hash == hashlib.sha256(second.code.encode()).hexdigest()
     # After unlinking, the second code links the chat to the other employer.
     unlinked = await service.unlink(-100500, user_id=42)
-    assert unlinked is not None and unlinked.uscc == HARBOUR
+    assert unlinked is not None
+    assert unlinked.uscc == HARBOUR
     assert await link(service, second.code) is InviteOutcome.LINKED
     linked_to = await service.employer_of_chat(-100500)
-    assert linked_to is not None and linked_to.uscc == LOTUS
+    assert linked_to is not None
+    assert linked_to.uscc == LOTUS
 
 
 async def test_two_chats_racing_for_one_code_link_only_one(

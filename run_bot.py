@@ -7,8 +7,9 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 # PTB 22 warns that durations (retry_after, …) become timedelta; we code against that now.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -16,6 +17,9 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 from bot.config import EXPECTED, ConfigError, Settings, load_settings
 from bot.structured_log import configure_logging
 from storage.database import Database
+
+if TYPE_CHECKING:
+    from bot.employers import Invite
 
 log = logging.getLogger("run_bot")
 
@@ -42,6 +46,22 @@ async def _prepare_database(settings: Settings, *, migrate_sqlite: bool) -> Data
     return db
 
 
+def _run_with_bot_api(run: Callable[[], Coroutine[Any, Any, None]]) -> int | None:
+    """Run a coroutine that talks to the Bot API; an exit code if it could not."""
+    from telegram.error import InvalidToken, NetworkError
+
+    try:
+        asyncio.run(run())
+    except InvalidToken:
+        return _error("BOT_TOKEN was refused by the Bot API: check the token from @BotFather")
+    except NetworkError as error:
+        return _error(
+            f"TELEGRAM_API_BASE_URL: cannot reach the Bot API server ({type(error).__name__}); "
+            "check the address and the network"
+        )
+    return None
+
+
 def command_run(settings: Settings, args: argparse.Namespace) -> int:
     """Run the bot (long polling) and its web app until SIGINT or SIGTERM."""
     if not settings.BOT_TOKEN:
@@ -64,17 +84,9 @@ def command_run(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await db.dispose()
 
-    from telegram.error import InvalidToken, NetworkError
-
-    try:
-        asyncio.run(run())
-    except InvalidToken:
-        return _error("BOT_TOKEN was refused by the Bot API: check the token from @BotFather")
-    except NetworkError as error:
-        return _error(
-            f"TELEGRAM_API_BASE_URL: cannot reach the Bot API server ({type(error).__name__}); "
-            "check the address and the network"
-        )
+    failed = _run_with_bot_api(run)
+    if failed is not None:
+        return failed
     log.info("bot stopped")
     return 0
 
@@ -268,17 +280,63 @@ def command_dispatch(settings: Settings, args: argparse.Namespace) -> int:
             f"skipped {report.skipped}, failed {report.failed}, parked {report.parked}"
         )
 
-    from telegram.error import InvalidToken, NetworkError
+    return _run_with_bot_api(run) or 0
+
+
+def _invite_lines(invite: Invite, settings: Settings, bot_username: str | None) -> list[str]:
+    """What the operator passes on to the employer's HR person: the code and how to use it."""
+    employer = invite.employer
+    until = invite.expires_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M %Z")
+    bot = bot_username.lstrip("@") if bot_username else "<bot username>"
+    lines = [
+        f"invite for {employer.name} ({employer.uscc}); works once, until {until}",
+        f"code: {invite.code}",
+        f"private chat: https://t.me/{bot}?start={invite.code}",
+        f"HR group:     https://t.me/{bot}?startgroup={invite.code}",
+        f"or send in the chat to link: /start {invite.code}",
+    ]
+    if not bot_username:
+        lines.append("(put the bot's username in place of <bot username>, or pass --bot-username)")
+    return lines
+
+
+def command_employer(settings: Settings, args: argparse.Namespace) -> int:
+    """Employers: create a one-time invite code that links a chat, or list employers."""
+    from bot.employers import EmployerLinking, InvalidCreditCode, UnknownEmployer
+
+    async def invite(linking: EmployerLinking) -> list[str]:
+        return _invite_lines(await linking.create_invite(args.uscc), settings, args.bot_username)
+
+    async def listing(linking: EmployerLinking) -> list[str]:
+        lines = [f"{'credit code':<18}  {'chats':>5}  {'workers':>7}  name"]
+        for employer in await linking.summaries():
+            lines.append(
+                f"{employer.uscc:<18}  {employer.chats:>5}  {employer.workers:>7}  {employer.name}"
+            )
+        return lines
+
+    async def run() -> list[str]:
+        db = await _prepare_database(settings, migrate_sqlite=True)
+        try:
+            linking = EmployerLinking(db, settings.EMPLOYER_INVITE_DAYS)
+            return await (invite(linking) if args.action == "invite" else listing(linking))
+        finally:
+            await db.dispose()
 
     try:
-        asyncio.run(run())
-    except InvalidToken:
-        return _error("BOT_TOKEN was refused by the Bot API: check the token from @BotFather")
-    except NetworkError as error:
+        lines = asyncio.run(run())
+    except InvalidCreditCode:
         return _error(
-            f"TELEGRAM_API_BASE_URL: cannot reach the Bot API server ({type(error).__name__}); "
-            "check the address and the network"
+            f"{args.uscc!r} is not a valid Unified Social Credit Code "
+            "(18 characters with a correct check character)",
+            EXIT_INVALID_DATA,
         )
+    except UnknownEmployer as unknown:
+        return _error(
+            f"no employer with the credit code {unknown} in the records", EXIT_INVALID_DATA
+        )
+    for line in lines:
+        print(line)
     return 0
 
 
@@ -338,6 +396,30 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-seed", action="store_true", help="start with an empty database")
     migrate = add("migrate", command_migrate, "Upgrade the database schema (Alembic).")
     migrate.add_argument("--revision", default="head", help="target revision (default: head)")
+    employer = add(
+        "employer",
+        command_employer,
+        "Employers: invite an employer's HR chat (a one-time code), or list employers.",
+    )
+    employer_actions = employer.add_subparsers(dest="action", required=True, metavar="ACTION")
+    invite = employer_actions.add_parser(
+        "invite",
+        help="create a one-time code that links a chat to the employer",
+        description="Create a one-time invite code (valid EMPLOYER_INVITE_DAYS days) and "
+        "print it with deep links: opening one in a private chat, or sending "
+        "`/start <code>` in an HR group with the bot, links that chat to the employer.",
+    )
+    invite.add_argument("uscc", metavar="USCC", help="the employer's Unified Social Credit Code")
+    invite.add_argument(
+        "--bot-username",
+        metavar="NAME",
+        help="the bot's Telegram username, for the printed links (default: a placeholder)",
+    )
+    employer_actions.add_parser(
+        "list",
+        help="employers with their linked chats and workers",
+        description="List employers with how many chats are linked and how many workers they have.",
+    )
     add("outbox", command_outbox, "Show notification counts by state and the oldest pending.")
     dispatch = add(
         "dispatch",

@@ -15,6 +15,7 @@ from telegram.request import BaseRequest
 from bot.config import Settings
 from bot.credentials import KeyRing
 from bot.dispatcher import OutboxDispatcher, RetryLater, Send, TransientFailure, Unreachable
+from bot.employers import EmployerLinking
 from bot.events import EventProcessor
 from bot.i18n import N_, _, available_locales, use_locale
 from bot.linking import LinkingService
@@ -25,6 +26,7 @@ from bot.send_scheduler import Lane, SendLimits, SendScheduler
 from bot.verification import PermitVerifier
 from bot.verification_codes import CodeIssuer
 from bot.web import Webhook, WebServices
+from bot.workforce import WorkforceService
 from storage.database import Database
 from storage.identifiers import IdentifierHasher
 
@@ -44,6 +46,8 @@ class BotData:
     metrics: Metrics
     scheduler: SendScheduler
     dispatcher: OutboxDispatcher
+    employers: EmployerLinking
+    workforce: WorkforceService
 
 
 ChatData: TypeAlias = dict[object, object]
@@ -161,6 +165,8 @@ def build_application(
         quiet_hours=settings.quiet_hours,
         zone=settings.tz,
     )
+    services.employers = EmployerLinking(db, settings.EMPLOYER_INVITE_DAYS)
+    services.workforce = WorkforceService(db, today)
     register_handlers(application)
     return application
 

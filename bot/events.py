@@ -19,8 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.employer_notices import EMPLOYER_NOTICE_PREFIX
 from storage.database import Database
-from storage.identifiers import compact, is_uscc
+from storage.identifiers import compact, is_uscc, mask
 from storage.models import (
     Application,
     ApplicationEvent,
@@ -31,12 +32,14 @@ from storage.models import (
     Employer,
     OutboxMessage,
     PermitStatus,
+    Person,
     ReceivedEvent,
     SocialSecurityRecord,
     TelegramLink,
     WorkPermit,
     utcnow,
 )
+from storage.repositories import EmployerRepository
 
 MAX_EVENT_BYTES = 64 * 1024
 MAX_CLOCK_SKEW_SECONDS = 300
@@ -349,21 +352,43 @@ class EventProcessor:
         message: str,
         params: dict[str, Any],
     ) -> int:
-        # The linked worker hears about it; rendered in their language when it is sent.
+        # The linked worker and every chat linked to the permit's employer hear about it;
+        # each is rendered in its recipient's language when it is sent.
+        queued = 0
         user_id = await session.scalar(
             select(TelegramLink.telegram_user_id).where(TelegramLink.permit_id == permit.id)
         )
-        if user_id is None:
-            return 0
-        session.add(
-            OutboxMessage(
-                dedupe_key=f"event:{envelope.event_id}:{user_id}",
-                telegram_user_id=user_id,
-                message=message,
-                params=params,
+        if user_id is not None:
+            session.add(
+                OutboxMessage(
+                    dedupe_key=f"event:{envelope.event_id}:{user_id}",
+                    telegram_user_id=user_id,
+                    message=message,
+                    params=params,
+                )
             )
+            queued += 1
+        chats = await EmployerRepository(session).chats_of(permit.employer_id)
+        if not chats:
+            return queued
+        full_name = await session.scalar(
+            select(Person.full_name).where(Person.id == permit.person_id)
         )
-        return 1
+        employer_params = {
+            **params,
+            "full_name": full_name,
+            "permit_masked": mask(permit.permit_no),
+        }
+        for chat_id in chats:
+            session.add(
+                OutboxMessage(
+                    dedupe_key=f"event:{envelope.event_id}:chat:{chat_id}",
+                    telegram_user_id=chat_id,
+                    message=EMPLOYER_NOTICE_PREFIX + message,
+                    params=employer_params,
+                )
+            )
+        return queued + len(chats)
 
 
 def openapi_document() -> dict[str, Any]:

@@ -474,15 +474,21 @@ def _read_upload(field_value: tuple[str, bytes | IO[bytes], str]) -> tuple[str, 
 
 @dataclass(slots=True)
 class ChatUser:
-    """A person on the other side of a private chat, who sends updates to the bot."""
+    """A person on the other side of a chat with the bot: their private chat, or a group
+    they are a member of (`chat_type` "group" or "supergroup" with a negative `chat_id`)."""
 
     api: InProcessBotAPI
     user_id: int = 100001
     first_name: str = "Demo"
     language_code: str | None = "en"
     username: str | None = "demo_worker"
+    chat_type: str = "private"
+    chat_id: int | None = None  # a group's id; a private chat's id is the user's
+    chat_title: str = "HR team"
 
     def __post_init__(self) -> None:
+        if self.chat_type != "private" and (self.chat_id is None or self.chat_id >= 0):
+            raise ValueError("a group chat needs a negative chat_id, as in Telegram")
         self.api.remember_chat(self.chat)
 
     @property
@@ -497,25 +503,29 @@ class ChatUser:
 
     @property
     def chat(self) -> JSON:
-        """Their private chat with the bot."""
+        """The chat they write in: their private chat with the bot, or the group."""
+        if self.chat_type != "private":
+            return {"id": self.chat_id, "type": self.chat_type, "title": self.chat_title}
         chat: JSON = {"id": self.user_id, "type": "private", "first_name": self.first_name}
         if self.username:
             chat["username"] = self.username
         return chat
 
     def _message(self, content: JSON) -> JSON:
+        chat_id = int(self.chat["id"])
         message: JSON = {
-            "message_id": self.api.next_message_id(self.user_id),
+            "message_id": self.api.next_message_id(chat_id),
             "from": self.user,
             "chat": self.chat,
             "date": int(time.time()),
             **content,
         }
-        self.api.messages[(self.user_id, message["message_id"])] = message
+        self.api.messages[(chat_id, message["message_id"])] = message
         return {"update_id": self.api.next_update_id(), "message": message}
 
     def text(self, text: str) -> JSON:
-        """An update carrying a text message (commands get their `bot_command` entity)."""
+        """An update carrying a text message (commands get their `bot_command` entity,
+        `/start@botname` included, as in groups)."""
         content: JSON = {"text": text}
         if text.startswith("/"):
             length = len(text.split(maxsplit=1)[0]) if text.strip() else 1
@@ -553,7 +563,7 @@ class ChatUser:
                 "id": str(self.api.next_update_id() * 1000 + self.user_id % 1000),
                 "from": self.user,
                 "message": message,
-                "chat_instance": f"ci{self.user_id}",
+                "chat_instance": f"ci{self.chat['id']}",
                 "data": data,
             },
         }

@@ -17,6 +17,7 @@ def register_handlers(application: BotApplication) -> None:
     from handlers import (
         conversation,
         document,
+        employers,
         errors,
         fallback,
         guides,
@@ -46,7 +47,8 @@ def register_handlers(application: BotApplication) -> None:
         guides,
         leaving,
     )
-    for journey in (*journeys, fallback):
+    employer_side = (employers,)  # HR people's chats and HR groups linked to an employer
+    for journey in (*journeys, *employer_side, fallback):
         application.add_handlers(journey.handlers())
     # The last group observes each update's handling time.
     application.add_handler(TypeHandler(Update, finish_update), group=100)

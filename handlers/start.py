@@ -6,7 +6,9 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.app import BotContext
+from bot.employers import looks_like_invite
 from bot.i18n import _, isolate
+from handlers.employers import employer_help_text, link_chat, linked_employer
 from handlers.menu import MenuAction, back_to_menu, main_menu, show
 
 
@@ -33,7 +35,11 @@ def help_text() -> str:
 
 
 async def start(update: Update, context: BotContext) -> None:
-    """Greet the user in their language and show the main menu."""
+    """Greet the user in their language and show the main menu; `/start <invite code>`
+    (an employer's deep link, or typed in an HR group) links the chat to that employer."""
+    if context.args and looks_like_invite(context.args[0]):
+        await link_chat(update, context, context.args[0])
+        return
     user = update.effective_user
     name = isolate(user.first_name) if user else ""
     greeting = _(
@@ -48,8 +54,15 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def help_command(update: Update, context: BotContext) -> None:
-    """List what the bot can do."""
-    await show(update, help_text(), main_menu())
+    """List what the bot can do (in a chat linked to an employer, the employer commands)."""
+    employer = await linked_employer(update, context)
+    chat = update.effective_chat
+    if employer is None:
+        await show(update, help_text(), main_menu())
+    elif chat is not None and chat.type == "private":
+        await show(update, employer_help_text(employer) + "\n\n" + help_text(), main_menu())
+    else:
+        await show(update, employer_help_text(employer))
 
 
 async def menu_home(update: Update, context: BotContext) -> None:

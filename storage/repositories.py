@@ -9,13 +9,15 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from storage.models import (
     Application,
     AuditEntry,
     ConversationState,
+    Employer,
     EmployerChat,
+    EmployerInvite,
     OutboxMessage,
     OutboxState,
     Person,
@@ -282,6 +284,193 @@ class LinkRepository:
         await self.session.delete(link)
         await self.session.flush()
         return link.permit_id
+
+
+@dataclass(frozen=True, slots=True)
+class EmployerRef:
+    """An employer as the employer side needs it: id, credit code and name."""
+
+    id: int
+    uscc: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmployerSummary:
+    """An employer with how many chats are linked to it and how many permits it holds."""
+
+    uscc: str
+    name: str
+    chats: int
+    workers: int
+
+
+@dataclass(frozen=True, slots=True)
+class InviteState:
+    """An invite code's row, found by the code's hash."""
+
+    id: int
+    employer_id: int
+    expires_at: datetime
+    used_at: datetime | None
+
+
+class EmployerRepository:
+    """Employers, their invite codes and the Telegram chats linked to them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_uscc(self, uscc: str) -> EmployerRef | None:
+        """The employer with this Unified Social Credit Code."""
+        row = (
+            await self.session.execute(
+                select(Employer.id, Employer.uscc, Employer.name).where(Employer.uscc == uscc)
+            )
+        ).one_or_none()
+        return None if row is None else EmployerRef(*row)
+
+    async def summaries(self) -> list[EmployerSummary]:
+        """Every employer with its linked chat and permit counts, by name."""
+        chats = (
+            select(EmployerChat.employer_id, func.count().label("n"))
+            .group_by(EmployerChat.employer_id)
+            .subquery()
+        )
+        workers = (
+            select(WorkPermit.employer_id, func.count().label("n"))
+            .group_by(WorkPermit.employer_id)
+            .subquery()
+        )
+        rows = await self.session.execute(
+            select(
+                Employer.uscc,
+                Employer.name,
+                func.coalesce(chats.c.n, 0),
+                func.coalesce(workers.c.n, 0),
+            )
+            .outerjoin(chats, chats.c.employer_id == Employer.id)
+            .outerjoin(workers, workers.c.employer_id == Employer.id)
+            .order_by(Employer.name, Employer.id)
+        )
+        return [EmployerSummary(uscc, name, int(n), int(w)) for uscc, name, n, w in rows.all()]
+
+    async def add_invite(
+        self, employer_id: int, code_hash: str, created_at: datetime, expires_at: datetime
+    ) -> int:
+        """Store a new invite by its code's hash; returns its id."""
+        invite = EmployerInvite(
+            employer_id=employer_id,
+            code_hash=code_hash,
+            created_at=created_at,
+            expires_at=expires_at,
+        )
+        self.session.add(invite)
+        await self.session.flush()
+        return invite.id
+
+    async def invite(self, code_hash: str) -> InviteState | None:
+        """The invite whose code has this hash."""
+        row = (
+            await self.session.execute(
+                select(
+                    EmployerInvite.id,
+                    EmployerInvite.employer_id,
+                    EmployerInvite.expires_at,
+                    EmployerInvite.used_at,
+                ).where(EmployerInvite.code_hash == code_hash)
+            )
+        ).one_or_none()
+        return None if row is None else InviteState(*row)
+
+    async def use_invite(self, invite_id: int, chat_id: int, now: datetime) -> bool:
+        """Mark the invite used by `chat_id`, only if it is still unused and unexpired.
+
+        One guarded UPDATE: of two chats racing for one code, exactly one gets True.
+        """
+        result = await self.session.execute(
+            update(EmployerInvite)
+            .where(
+                EmployerInvite.id == invite_id,
+                EmployerInvite.used_at.is_(None),
+                EmployerInvite.expires_at > now,
+            )
+            .values(used_at=now, used_by_chat=chat_id)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def employer_of_chat(self, chat_id: int) -> EmployerRef | None:
+        """The employer this chat is linked to, if any."""
+        row = (
+            await self.session.execute(
+                select(Employer.id, Employer.uscc, Employer.name)
+                .join(EmployerChat, EmployerChat.employer_id == Employer.id)
+                .where(EmployerChat.chat_id == chat_id)
+            )
+        ).one_or_none()
+        return None if row is None else EmployerRef(*row)
+
+    async def link_chat(
+        self,
+        employer_id: int,
+        chat_id: int,
+        chat_type: str,
+        linked_by: int,
+        locale: str | None,
+        now: datetime,
+    ) -> None:
+        """Link the chat to the employer (the caller checked the chat is free)."""
+        self.session.add(
+            EmployerChat(
+                employer_id=employer_id,
+                chat_id=chat_id,
+                chat_type=chat_type,
+                locale=locale,
+                linked_by=linked_by,
+                linked_at=now,
+            )
+        )
+        await self.session.flush()
+
+    async def unlink_chat(self, chat_id: int) -> int | None:
+        """Remove the chat's link; returns the employer it pointed to."""
+        link = await self.session.scalar(
+            select(EmployerChat).where(EmployerChat.chat_id == chat_id)
+        )
+        if link is None:
+            return None
+        await self.session.delete(link)
+        await self.session.flush()
+        return link.employer_id
+
+    async def chats_of(self, employer_id: int) -> list[int]:
+        """The chats linked to an employer, oldest link first."""
+        rows = await self.session.scalars(
+            select(EmployerChat.chat_id)
+            .where(EmployerChat.employer_id == employer_id)
+            .order_by(EmployerChat.id)
+        )
+        return list(rows.all())
+
+    async def workforce(self, employer_id: int, permit_id: int | None = None) -> list[WorkPermit]:
+        """The employer's permits (or the one with `permit_id`, if it is theirs), soonest
+        expiry first, with holder names and applications loaded in two queries.
+
+        Only the holder's name is loaded: the employer side never reads passport or
+        social-security fields.
+        """
+        query = (
+            select(WorkPermit)
+            .where(WorkPermit.employer_id == employer_id)
+            .options(
+                joinedload(WorkPermit.person, innerjoin=True).load_only(Person.full_name),
+                selectinload(WorkPermit.applications),
+            )
+            .order_by(WorkPermit.valid_until, WorkPermit.id)
+        )
+        if permit_id is not None:
+            query = query.where(WorkPermit.id == permit_id)
+        return list((await self.session.scalars(query)).all())
 
 
 @dataclass(frozen=True, slots=True)

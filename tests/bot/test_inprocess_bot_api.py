@@ -118,3 +118,19 @@ async def test_get_updates_hands_out_pushed_updates_once_confirmed(
     assert update.message is not None
     assert update.message.text == "/start"
     assert await bot.get_updates(offset=update.update_id + 1, timeout=0) == ()
+
+
+async def test_a_group_member_writes_in_the_group(
+    telegram: tuple[Bot, InProcessBotAPI, ChatUser],
+) -> None:
+    bot, api, _user = telegram
+    member = ChatUser(api, user_id=556, chat_type="supergroup", chat_id=-100777)
+    update = member.text("/start@work_permit_assistant_bot emp_code")
+    message = update["message"]
+    assert message["chat"] == {"id": -100777, "type": "supergroup", "title": "HR team"}
+    assert message["from"]["id"] == 556
+    assert message["entities"] == [{"type": "bot_command", "offset": 0, "length": 32}]
+    sent = await bot.send_message(-100777, "hello, group")
+    assert sent.chat.type == "supergroup"
+    with pytest.raises(ValueError, match="negative chat_id"):
+        ChatUser(api, user_id=557, chat_type="group", chat_id=557)

@@ -15,4 +15,5 @@ async def seeded(bot: BotHarness) -> BotHarness:
     await seed_demo_records(bot.db, HASH_KEY, today=TODAY)
     bot.app.bot_data.permits.today = lambda: TODAY
     bot.app.bot_data.codes.today = lambda: TODAY
+    bot.app.bot_data.workforce.today = lambda: TODAY
     return bot

@@ -100,6 +100,10 @@ class OutboxDispatcher:
         self.quiet_hours = quiet_hours
         self.zone = zone
         self._nudged = asyncio.Event()
+        self._settling: list[
+            tuple[Callable[[OutboxClaims], Awaitable[object]], asyncio.Future[None]]
+        ] = []
+        self._committer: asyncio.Task[None] | None = None
 
     def nudge(self) -> None:
         """New rows were queued in this process: look now rather than at the next poll."""
@@ -244,5 +248,30 @@ class OutboxDispatcher:
             report.sent += 1
 
     async def _settle(self, action: Callable[[OutboxClaims], Awaitable[object]]) -> None:
-        async with self.db.session() as session:
-            await action(OutboxClaims(session))
+        """Record an outcome; returns once it is committed.
+
+        Outcomes that arrive while a commit is under way are committed together in the next
+        one (group commit), so a busy dispatcher does not pay a transaction per notice.
+        """
+        committed = asyncio.get_running_loop().create_future()
+        self._settling.append((action, committed))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_settled())
+        await committed
+
+    async def _commit_settled(self) -> None:
+        while self._settling:
+            batch, self._settling = self._settling, []
+            try:
+                async with self.db.session() as session:
+                    claims = OutboxClaims(session)
+                    for action, _committed in batch:
+                        await action(claims)
+            except Exception as error:
+                for _action, committed in batch:
+                    if not committed.done():
+                        committed.set_exception(error)
+            else:
+                for _action, committed in batch:
+                    if not committed.done():
+                        committed.set_result(None)

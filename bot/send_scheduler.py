@@ -50,7 +50,10 @@ PAID_BROADCAST_PER_SECOND = 1000.0
 # Interactive replies may run ahead of the even pace by this much (Telegram allows bursts).
 INTERACTIVE_CHAT_BURST = 2
 INTERACTIVE_GROUP_BURST = 3
-INTERACTIVE_GLOBAL_BURST_SECONDS = 0.2
+INTERACTIVE_GLOBAL_BURST_SECONDS = 0.05
+# Bulk sends may catch up this much when the event loop granted late (otherwise every late
+# wake-up would be capacity lost for good); both stay inside Telegram's tolerance.
+BULK_GLOBAL_BURST_SECONDS = 0.03
 # A 429 on this many different chats within a second pauses the whole pace.
 LANE_PAUSE_CHATS = 3
 IDLE_CHAT_SECONDS = 120.0
@@ -315,23 +318,34 @@ class SendScheduler(BaseRateLimiter[Lane]):
         reserved_chats: set[int | str] = set()
         reserved_overall: set[bool] = set()  # paces an interactive reply is waiting for
         for lane in (Lane.INTERACTIVE, Lane.BULK):
-            burst = (
-                max(1.0, self.limits.global_per_second * INTERACTIVE_GLOBAL_BURST_SECONDS)
+            share = (
+                INTERACTIVE_GLOBAL_BURST_SECONDS
                 if lane is Lane.INTERACTIVE
-                else 1.0
+                else BULK_GLOBAL_BURST_SECONDS
             )
+            bursts = {
+                False: max(1.0, self.limits.global_per_second * share),
+                True: max(1.0, self.limits.paid_per_second * share),
+            }
+            if lane is Lane.BULK and not self._waiting[lane]:
+                continue
             remaining: list[_Waiter] = []
             for waiter in self._waiting[lane]:
                 if waiter.ready.done():
                     continue  # cancelled while waiting
-                chat = self._chat(waiter.chat) if waiter.chat is not None else None
                 if waiter.chat in reserved_chats or (
                     lane is Lane.BULK and waiter.paid in reserved_overall
                 ):
                     remaining.append(waiter)
                     continue
                 overall = self._overall(waiter.paid)
-                overall_at = overall.ready_at(burst)
+                overall_at = overall.ready_at(bursts[waiter.paid])
+                if overall_at > now and lane is Lane.BULK:
+                    # Nothing on this pace can go yet: no need to look at the chat.
+                    earliest = min(earliest, overall_at)
+                    remaining.append(waiter)
+                    continue
+                chat = self._chat(waiter.chat) if waiter.chat is not None else None
                 chat_at = chat.ready_at(lane) if chat is not None else -math.inf
                 at = max(overall_at, chat_at)
                 if at <= now:

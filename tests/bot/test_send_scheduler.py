@@ -100,8 +100,8 @@ async def test_overall_rate_is_never_exceeded(recorder: Recorder) -> None:
         await scheduler.shutdown()
     times = sorted(at for _chat, _label, at in recorder.sent)
     assert len(times) == 60
-    # 60 sends at 100/s cannot take less than 59 intervals.
-    assert times[-1] - times[0] >= 59 / 100 - SLACK * 5
+    # 60 sends at 100/s: after the small catch-up burst (3 at once), one per interval.
+    assert times[-1] - times[0] >= 57 / 100 - SLACK * 5
     assert {chat for chat, _label, _at in recorder.sent} == set(range(60))
 
 

@@ -132,7 +132,7 @@ def test_settings_are_read_from_a_dotenv_file(tmp_path: Path) -> None:
 def test_migrate_creates_the_default_sqlite_file(tmp_path: Path) -> None:
     result = cli(tmp_path, "migrate")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "database at revision 0004"
+    assert result.stdout.strip() == "database at revision 0005"
     database = tmp_path / "data" / "permit-assistant.db"
     with sqlite3.connect(database) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}

@@ -24,6 +24,7 @@ def register_handlers(application: BotApplication) -> None:
         leaving,
         link,
         qr,
+        settings,
         social,
         start,
         status,
@@ -32,7 +33,19 @@ def register_handlers(application: BotApplication) -> None:
 
     # Group -1 runs first for every update: it records the user and sets their locale.
     application.add_handler(TypeHandler(Update, prepare_update), group=-1)
-    journeys = (conversation, start, language, link, status, qr, document, social, guides, leaving)
+    journeys = (
+        conversation,
+        start,
+        language,
+        settings,
+        link,
+        status,
+        qr,
+        document,
+        social,
+        guides,
+        leaving,
+    )
     for journey in (*journeys, fallback):
         application.add_handlers(journey.handlers())
     # The last group observes each update's handling time.

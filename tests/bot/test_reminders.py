@@ -40,7 +40,7 @@ async def outbox(db: Database) -> list[tuple[str, int, str, dict[str, Any]]]:
                 OutboxMessage.params,
             ).order_by(OutboxMessage.id)
         )
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        return [tuple(row) for row in rows]
 
 
 @pytest.mark.parametrize(

@@ -71,14 +71,16 @@ def settings_text(view: PreferenceView, note: str | None = None) -> str:
     """The settings screen, with the confirmation of the last change on top."""
     if view.quiet_hours is None:
         quiet = _("🌙 Quiet hours: off. Notifications arrive at any time of day.")
+    elif view.own_quiet_hours:
+        quiet = _(
+            "🌙 Quiet hours: {hours}. Notifications that come in these hours wait until they "
+            "end; none is lost."
+        ).format(hours=hours_text(view.quiet_hours))
     else:
         quiet = _(
-            "🌙 Quiet hours: {hours}{default}. Notifications that come in these hours wait "
-            "until they end; none is lost."
-        ).format(
-            hours=hours_text(view.quiet_hours),
-            default="" if view.own_quiet_hours else " " + _("(the default)"),
-        )
+            "🌙 Quiet hours: {hours} (the default). Notifications that come in these hours "
+            "wait until they end; none is lost."
+        ).format(hours=hours_text(view.quiet_hours))
     lines = [
         _("🔔 Notifications"),
         "",

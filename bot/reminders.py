@@ -179,15 +179,11 @@ async def _queue(outbox: OutboxRepository, reminders: list[Reminder], report: Sc
     if not new:
         return
     now = utcnow()
-    inserted = await outbox.queue_once([_outbox_row(reminder, now) for reminder in new])
-    if inserted == len(new):
-        report.queued.update(reminder.threshold for reminder in new)
-    else:
-        # Another scan queued some of these a moment ago: count what this one added.
-        log.info("reminders queued concurrently", extra={"skipped": len(new) - inserted})
-        added = set(await outbox.existing_keys([r.dedupe_key for r in new])) - existing
-        report.queued.update(r.threshold for r in new if r.dedupe_key in added)
-        report.already_queued.update(r.threshold for r in new if r.dedupe_key not in added)
+    # A scan running at the same moment may have queued some of these since the look-up:
+    # the insert skips those, and they count as queued before.
+    added = await outbox.queue_once([_outbox_row(reminder, now) for reminder in new])
+    report.queued.update(r.threshold for r in new if r.dedupe_key in added)
+    report.already_queued.update(r.threshold for r in new if r.dedupe_key not in added)
 
 
 async def _scan_expiries(db: Database, today: date, report: ScanReport, chunk: int) -> None:

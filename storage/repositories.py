@@ -411,24 +411,24 @@ class OutboxRepository:
         )
         return set(found)
 
-    async def queue_once(self, rows: Sequence[dict[str, Any]]) -> int:
+    async def queue_once(self, rows: Sequence[dict[str, Any]]) -> set[str]:
         """Queue many notices in multi-row INSERTs, skipping any whose dedupe key exists
-        (a concurrent writer queued it first); returns how many were queued.
+        (a concurrent writer queued it first); returns the dedupe keys this call queued.
 
         Each row gives every column: `dedupe_key`, `telegram_user_id`, `message`, `params`,
         `state`, `attempts`, `available_at`, `created_at`.
         """
         dialect = self.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        queued = 0
+        queued: set[str] = set()
         for start in range(0, len(rows), QUEUE_BATCH):
             statement = (
                 insert(OutboxMessage)
                 .values(list(rows[start : start + QUEUE_BATCH]))
                 .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(OutboxMessage.id)
+                .returning(OutboxMessage.dedupe_key)
             )
-            queued += len((await self.session.execute(statement)).all())
+            queued.update((await self.session.scalars(statement)).all())
         return queued
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
@@ -273,9 +274,23 @@ async def test_queue_once_skips_keys_another_writer_queued_first(database: Datab
         }
 
     async with database.session() as session:
-        assert await OutboxRepository(session).queue_once([row("a"), row("b")]) == 2
+        assert await OutboxRepository(session).queue_once([row("a"), row("b")]) == {"a", "b"}
     async with database.session() as session:
         repository = OutboxRepository(session)
-        assert await repository.queue_once([row("b"), row("c"), row("d")]) == 2
+        assert await repository.queue_once([row("b"), row("c"), row("d")]) == {"c", "d"}
         assert await repository.existing_keys(["a", "c", "x"]) == {"a", "c"}
     assert [key for key, *_rest in await outbox(database)] == ["a", "b", "c", "d"]
+
+
+async def test_two_scans_at_once_queue_each_reminder_once(database: Database) -> None:
+    if database.is_sqlite:
+        pytest.skip("SQLite has a single writer; concurrent scans are a PostgreSQL matter")
+    for n, offset in enumerate(range(30, 91, 3)):
+        await add_permit(database, day(offset), user_id=WORKER + n)
+    first, second = await asyncio.gather(
+        scan_reminders(database, TODAY, chunk=4), scan_reminders(database, TODAY, chunk=4)
+    )
+    rows = await outbox(database)
+    assert len(rows) == len({key for key, *_rest in rows}) == 21
+    assert first.total_queued + second.total_queued == 21
+    assert sum(first.already_queued.values()) + sum(second.already_queued.values()) == 21

@@ -1,4 +1,4 @@
-"""Work Permit Assistant's one command line: run, demo, migrate, seed and import."""
+"""Work Permit Assistant's one command line: run, demo, migrate, seed, import and remind."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -340,6 +341,38 @@ def command_employer(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def command_remind(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the deadline-reminder scan now and print what it queued, per threshold."""
+    from bot.reminders import Threshold, scan_reminders
+
+    day = args.date or settings.today()
+
+    async def scan() -> tuple[dict[Threshold, int], dict[Threshold, int]]:
+        db = await _prepare_database(settings, migrate_sqlite=True)
+        try:
+            report = await scan_reminders(db, day)
+        finally:
+            await db.dispose()
+        return dict(report.queued), dict(report.already_queued)
+
+    queued, before = asyncio.run(scan())
+    print(f"reminders for {day.isoformat()}")
+    print(f"{'threshold':<28} {'queued':>7} {'already queued':>15}")
+    for threshold in Threshold:
+        print(f"{threshold.value:<28} {queued.get(threshold, 0):>7} {before.get(threshold, 0):>15}")
+    print(f"{'total':<28} {sum(queued.values()):>7} {sum(before.values()):>15}")
+    return 0
+
+
+def _iso_day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date in the form YYYY-MM-DD"
+        ) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI: one sub-command per operator task, each with its own --help."""
     parser = argparse.ArgumentParser(
@@ -433,6 +466,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop when nothing is due instead of running until SIGTERM",
     )
     add("seed", command_seed, "Add synthetic demo records and print identities to link with.")
+    remind = add(
+        "remind",
+        command_remind,
+        "Queue the deadline reminders due today (the bot also does this daily at "
+        "REMINDER_SCAN_TIME) and print how many were queued per threshold.",
+    )
+    remind.add_argument(
+        "--date",
+        type=_iso_day,
+        metavar="YYYY-MM-DD",
+        help="judge the deadlines as of this day (default: today in TIMEZONE)",
+    )
     importer = add("import", command_import, "Import permit records from a UTF-8 CSV file.")
     importer.add_argument("file", type=Path, metavar="FILE.csv", help="the CSV file")
     importer.add_argument(

@@ -86,6 +86,8 @@ def write_csv(path: Path, rows: int, *, changed: bool = False, seed: int = 7) ->
                     rng.choice(("", "active", "not_registered")),
                     card_state(rng, changed),
                     "Test Service Hall, Window 3" if n % 5 == 0 else "",
+                    (issued - timedelta(days=40)).isoformat() if n % 4 == 0 else "",
+                    (issued - timedelta(days=10)).isoformat() if n % 8 == 0 else "",
                 ]
             )
 

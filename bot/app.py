@@ -77,6 +77,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("forget", N_("Delete what this bot keeps about me")),
     CommandSpec("help", N_("What this bot can do")),
     CommandSpec("language", N_("Change language")),
+    CommandSpec("settings", N_("Notifications and quiet hours")),
     CommandSpec("cancel", N_("Stop what I am doing")),
 )
 DESCRIPTION = N_(

@@ -1,7 +1,9 @@
-"""Permit deadline rules: the extension window and the 10-working-day filing rule."""
+"""Permit deadline rules: the extension window, the Notification Letter's validity and the
+10-working-day filing rule."""
 
 from __future__ import annotations
 
+import calendar
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,6 +13,8 @@ from functools import cache
 EXTENSION_OPENS_DAYS = 90
 EXTENSION_CLOSES_DAYS = 30
 FILING_WORKING_DAYS = 10
+NOTIFICATION_LETTER_MONTHS = 6
+RESIDENCE_PERMIT_DAYS = 30  # days after entry on a Z visa to apply for the residence permit
 
 
 class ExtensionWindow(enum.StrEnum):
@@ -56,6 +60,23 @@ def extension_deadline(valid_until: date, today: date) -> ExtensionDeadline:
         last_day=valid_until - timedelta(days=EXTENSION_CLOSES_DAYS),
         valid_until=valid_until,
     )
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (the month's last day when it has no such day)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def notification_letter_valid_until(issued_on: date) -> date:
+    """The last day a Notification Letter can be used: 6 months after it was issued."""
+    return add_months(issued_on, NOTIFICATION_LETTER_MONTHS)
+
+
+def residence_permit_due(entered_on: date) -> date:
+    """The last day to apply for the residence permit after entering on a Z visa."""
+    return entered_on + timedelta(days=RESIDENCE_PERMIT_DAYS)
 
 
 class WorkingCalendar:

@@ -7,11 +7,13 @@ An employer row carries the worker notice's parameters plus the worker's `full_n
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from babel.lists import format_list
 
-from bot.i18n import N_, _, babel_locale, current_locale, isolate
+from bot.deadlines import residence_permit_due
+from bot.i18n import N_, _, babel_locale, current_locale, format_day, isolate
 from bot.notifications import _application, _day
 from bot.permits import APPLICATION_KIND_LABELS, APPLICATION_STATUS_LABELS, CARD_LABELS
 from storage.models import ApplicationKind, ApplicationStatus, CardState
@@ -104,11 +106,24 @@ def _card_status_changed(params: dict[str, Any]) -> str:
     )
 
 
+def _entry_recorded(params: dict[str, Any]) -> str:
+    entered = date.fromisoformat(str(params["entered_on"]))
+    return _(
+        "🛬 {name} ({permit}) entered China on {date}. The residence permit must be applied "
+        "for within 30 days of entry, by {due}."
+    ).format(
+        date=isolate(format_day(entered)),
+        due=isolate(format_day(residence_permit_due(entered))),
+        **_who(params),
+    )
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     EMPLOYER_NOTICE_PREFIX + "permit.issued": _permit_issued,
     EMPLOYER_NOTICE_PREFIX + "permit.extended": _permit_extended,
     EMPLOYER_NOTICE_PREFIX + "permit.changed": _permit_changed,
     EMPLOYER_NOTICE_PREFIX + "permit.cancelled": _permit_cancelled,
+    EMPLOYER_NOTICE_PREFIX + "permit.entry_recorded": _entry_recorded,
     EMPLOYER_NOTICE_PREFIX + "application.submitted": _application_submitted,
     EMPLOYER_NOTICE_PREFIX + "application.status_changed": _application_status_changed,
     EMPLOYER_NOTICE_PREFIX + "social_security.card_status_changed": _card_status_changed,

@@ -107,6 +107,13 @@ class CardStatusChanged(_Strict):
     pickup_place: Annotated[str, Field(max_length=300)] | None = None
 
 
+class EntryRecorded(_Strict):
+    """data of `person.entry_recorded`: the holder entered China (on the Z visa) that day."""
+
+    permit_no: PermitNo
+    entered_on: date
+
+
 DATA_MODELS: dict[str, type[_Strict]] = {
     "permit.issued": PermitIssued,
     "permit.extended": PermitExtended,
@@ -115,6 +122,7 @@ DATA_MODELS: dict[str, type[_Strict]] = {
     "application.submitted": ApplicationSubmitted,
     "application.status_changed": ApplicationStatusChanged,
     "social_security.card_status_changed": CardStatusChanged,
+    "person.entry_recorded": EntryRecorded,
 }
 EventType = Literal[
     "permit.issued",
@@ -124,6 +132,7 @@ EventType = Literal[
     "application.submitted",
     "application.status_changed",
     "social_security.card_status_changed",
+    "person.entry_recorded",
 ]
 
 
@@ -321,6 +330,8 @@ class EventProcessor:
                 "status": data.status.value,
             }
             return permit, "application.status_changed", params
+        if isinstance(data, EntryRecorded):
+            return await self._record_entry(session, envelope, data)
         assert isinstance(data, CardStatusChanged)
         permit = await self._permit(session, data.permit_no)
         record = await session.scalar(
@@ -343,6 +354,21 @@ class EventProcessor:
             "pickup_place": record.pickup_place,
         }
         return permit, "social_security.card_status_changed", card_params
+
+    async def _record_entry(
+        self, session: AsyncSession, envelope: EventEnvelope, data: EntryRecorded
+    ) -> tuple[WorkPermit, str, dict[str, Any]]:
+        """Record the entry to China; it ends the Notification Letter reminders."""
+        permit = await self._permit(session, data.permit_no)
+        if data.entered_on > envelope.occurred_at.date():
+            raise EventRejected(400, "data.entered_on: must not be after occurred_at")
+        letter = permit.notification_letter_issued_on
+        if letter is not None and data.entered_on < letter:
+            raise EventRejected(
+                400, "data.entered_on: must not be before the Notification Letter was issued"
+            )
+        permit.entered_on = data.entered_on
+        return permit, "permit.entry_recorded", {"entered_on": data.entered_on.isoformat()}
 
     async def _notify(
         self,

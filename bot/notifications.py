@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from bot.deadlines import residence_permit_due
 from bot.i18n import _, directional, format_day, isolate, use_locale
 from bot.permits import APPLICATION_KIND_LABELS, APPLICATION_STATUS_LABELS, CARD_LABELS
 from storage.models import ApplicationKind, ApplicationStatus, CardState
@@ -81,11 +82,23 @@ def _card_status_changed(params: dict[str, Any]) -> str:
     return _("🪪 Your social security card: {state}.").format(state=_(CARD_LABELS[state]))
 
 
+def _entry_recorded(params: dict[str, Any]) -> str:
+    entered = date.fromisoformat(str(params["entered_on"]))
+    return _(
+        "🛬 Your entry to China on {date} is recorded. Apply for your residence permit at the "
+        "exit-entry office of the public security bureau where you work within 30 days of "
+        "entry, by {due}. See /guide for what to bring."
+    ).format(
+        date=isolate(format_day(entered)), due=isolate(format_day(residence_permit_due(entered)))
+    )
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "permit.issued": _permit_issued,
     "permit.extended": _permit_extended,
     "permit.changed": _permit_changed,
     "permit.cancelled": _permit_cancelled,
+    "permit.entry_recorded": _entry_recorded,
     "application.submitted": _application_submitted,
     "application.status_changed": _application_status_changed,
     "social_security.card_status_changed": _card_status_changed,

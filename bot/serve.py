@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.credentials import KeyRing
 from bot.dispatcher import DispatchReport
 from bot.events import EventProcessor
+from bot.reminders import schedule_reminders
 from bot.verification import PermitVerifier
 from bot.web import RedactingAccessLogger, WebServices, init_web_app
 from storage.database import Database
@@ -55,6 +56,7 @@ async def serve_bot(application: BotApplication, *, webhook: bool = False) -> No
         services = web_services(application, webhook=webhook)
         runner = await _start_site(init_web_app(services), settings)
         try:
+            schedule_reminders(application)
             await application.start()
             if webhook:
                 assert settings.WEBHOOK_URL

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import enum
 from datetime import date, timedelta
 
@@ -10,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.app import BotContext
+from bot.deadlines import NOTIFICATION_LETTER_MONTHS, add_months
 from bot.i18n import N_, _, format_day, isolate
 from bot.permits import PermitOverview
 from handlers.conversation import visitor
@@ -17,7 +17,6 @@ from handlers.menu import MenuAction, pressed_choice, show
 from storage.models import ApplicationKind, ApplicationStatus
 
 GUIDE_PREFIX = "guide:"
-NOTIFICATION_LETTER_MONTHS = 6
 RESIDENCE_DAYS = 30
 
 
@@ -36,13 +35,6 @@ GUIDE_TITLES = {
     Guide.SOCIAL_INSURANCE: N_("🏥 Social insurance"),
     Guide.ECARD: N_("📱 Electronic social security card"),
 }
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later (the month's last day when it has no such day)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def letter_issued_on(overview: PermitOverview | None) -> date | None:

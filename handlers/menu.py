@@ -27,6 +27,7 @@ class MenuAction(enum.StrEnum):
     ACCOUNT = "menu:account"
     UNLINK = "menu:unlink"
     FORGET = "menu:forget"
+    SETTINGS = "menu:settings"
 
 
 def main_menu() -> InlineKeyboardMarkup:
@@ -67,9 +68,9 @@ def main_menu() -> InlineKeyboardMarkup:
 
 
 def account_menu() -> InlineKeyboardMarkup:
-    """Leaving options: unlink (when linked) and delete my data."""
+    """Notification settings, and leaving: unlink (when linked) and delete my data."""
     current = visitor()
-    rows: list[list[InlineKeyboardButton]] = []
+    rows = [[InlineKeyboardButton(_("🔔 Notifications"), callback_data=MenuAction.SETTINGS)]]
     if current is not None and current.linked:
         rows.append(
             [InlineKeyboardButton(_("🔓 Unlink my permit"), callback_data=MenuAction.UNLINK)]

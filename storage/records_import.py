@@ -66,6 +66,8 @@ OPTIONAL_COLUMNS = (
     "ecard_state",
     "card_state",
     "card_pickup_place",
+    "notification_letter_issued_on",
+    "entered_on",
 )
 KNOWN_COLUMNS = frozenset(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
 
@@ -92,6 +94,8 @@ _PERMIT_COLUMNS = (
     "issued_on",
     "valid_until",
     "status",
+    "notification_letter_issued_on",
+    "entered_on",
 )
 _CARD_COLUMNS = ("ecard_state", "card_state", "pickup_place")
 
@@ -173,6 +177,8 @@ class _Record:
     ecard_state: ECardState | None
     card_state: CardState | None
     pickup_place: str | None
+    letter_issued_on: date | None
+    entered_on: date | None
 
 
 @cache
@@ -237,9 +243,9 @@ class _Row:
             self.problem(column, "must not contain tabs, line breaks or other control characters")
         return raw
 
-    def iso_date(self, column: str) -> date | None:
+    def iso_date(self, column: str, *, required: bool = True) -> date | None:
         """A date written YYYY-MM-DD (the one form no spreadsheet locale reads differently)."""
-        raw = self.get(column)
+        raw = self.get(column, required=required)
         if raw is None:
             return None
         if _ISO_DATE.fullmatch(raw):
@@ -322,6 +328,7 @@ class _RowChecker:
         ecard_state = row.choice("ecard_state", ECardState, "e-SSC state", required=False)
         card_state = row.choice("card_state", CardState, "card state", required=False)
         pickup_place = row.text("card_pickup_place", 300, required=False)
+        letter_issued_on, entered_on = self._letter_and_entry(row)
 
         # A required value is None only when a problem was recorded; the checks say so to mypy.
         if (
@@ -367,8 +374,25 @@ class _RowChecker:
             ecard_state=ecard_state,
             card_state=card_state,
             pickup_place=pickup_place,
+            letter_issued_on=letter_issued_on,
+            entered_on=entered_on,
         )
         return record, []
+
+    def _letter_and_entry(self, row: _Row) -> tuple[date | None, date | None]:
+        """The Notification Letter's issue and the entry to China: past days, entry not
+        before the letter."""
+        letter = row.iso_date("notification_letter_issued_on", required=False)
+        entered = row.iso_date("entered_on", required=False)
+        for column, day in (("notification_letter_issued_on", letter), ("entered_on", entered)):
+            if day is not None and day > self.today:
+                row.problem(column, f"{_quote(day.isoformat())} is in the future")
+        if letter is not None and entered is not None and entered < letter:
+            row.problem(
+                "entered_on",
+                f"must not be before notification_letter_issued_on ({letter.isoformat()})",
+            )
+        return letter, entered
 
     def _permit_no(self, row: _Row) -> str | None:
         raw = row.get("permit_no")
@@ -689,7 +713,8 @@ def _person_values(record: _Record) -> dict[str, Any]:
 
 
 def _permit_values(record: _Record, employer_id: int) -> dict[str, Any]:
-    return {
+    """The permit columns this row sets; empty optional cells are left out."""
+    values: dict[str, Any] = {
         "employer_id": employer_id,
         "category": record.category,
         "position": record.position,
@@ -698,6 +723,11 @@ def _permit_values(record: _Record, employer_id: int) -> dict[str, Any]:
         "valid_until": record.valid_until,
         "status": record.status,
     }
+    if record.letter_issued_on is not None:
+        values["notification_letter_issued_on"] = record.letter_issued_on
+    if record.entered_on is not None:
+        values["entered_on"] = record.entered_on
+    return values
 
 
 def _card_values(record: _Record) -> dict[str, Any]:
@@ -765,7 +795,17 @@ async def _create(
     await session.execute(
         insert(WorkPermit),
         [
-            _permit_values(record, employer_ids[record.employer_code])
+            dict(
+                zip(
+                    _PERMIT_COLUMNS,
+                    _merged(
+                        _PERMIT_COLUMNS,
+                        _NO_PERMIT,
+                        _permit_values(record, employer_ids[record.employer_code]),
+                    ),
+                    strict=True,
+                )
+            )
             | {"permit_no": record.permit_no, "person_id": person_id}
             | {"created_at": now, "updated_at": now}
             for record, person_id in zip(batch, person_ids, strict=True)
@@ -812,7 +852,9 @@ async def _update(
                 | {"id": current.person_id, "updated_at": now}
             )
         permit = _merged(
-            _PERMIT_COLUMNS, _NO_PERMIT, _permit_values(record, employer_ids[record.employer_code])
+            _PERMIT_COLUMNS,
+            current.permit,
+            _permit_values(record, employer_ids[record.employer_code]),
         )
         if permit != current.permit:
             permits.append(

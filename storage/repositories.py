@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -20,6 +22,7 @@ from storage.models import (
     EmployerInvite,
     OutboxMessage,
     OutboxState,
+    PermitStatus,
     Person,
     TelegramLink,
     TelegramUser,
@@ -28,6 +31,9 @@ from storage.models import (
 )
 
 SEEN_RESOLUTION = timedelta(minutes=5)
+# Rows per multi-row outbox INSERT: 8 columns each stays far below the bind-parameter limits
+# of SQLite (32766) and asyncpg (32767).
+QUEUE_BATCH = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +95,21 @@ class UserRepository:
             row = TelegramUser(id=user_id, settings={}, first_seen=now, last_seen=now)
             self.session.add(row)
         row.locale = locale
+        await self.session.flush()
+
+    async def settings_of(self, user_id: int) -> dict[str, Any]:
+        """The user's stored settings (empty when they have none or never wrote)."""
+        row = await self.session.get(TelegramUser, user_id)
+        return dict(row.settings or {}) if row is not None else {}
+
+    async def replace_settings(self, user_id: int, settings: dict[str, Any]) -> None:
+        """Store `settings` as the user's settings (a new dict, so the JSON change is seen)."""
+        row = await self.session.get(TelegramUser, user_id)
+        if row is None:
+            now = utcnow()
+            row = TelegramUser(id=user_id, settings={}, first_seen=now, last_seen=now)
+            self.session.add(row)
+        row.settings = dict(settings)
         await self.session.flush()
 
 
@@ -474,6 +495,74 @@ class EmployerRepository:
 
 
 @dataclass(frozen=True, slots=True)
+class DeadlinePermit:
+    """A linked, not cancelled permit near a deadline: what the reminder scan judges."""
+
+    permit_id: int
+    telegram_user_id: int
+    status: PermitStatus
+    valid_until: date
+    letter_issued_on: date | None
+
+
+class ReminderRepository:
+    """Linked permits near a deadline, read a chunk at a time in index order."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @staticmethod
+    def _linked() -> Any:
+        # Only permits someone linked can be reminded; cancelled ones never are.
+        return (
+            select(
+                WorkPermit.id,
+                TelegramLink.telegram_user_id,
+                WorkPermit.status,
+                WorkPermit.valid_until,
+                WorkPermit.notification_letter_issued_on,
+            )
+            .join(TelegramLink, TelegramLink.permit_id == WorkPermit.id)
+            .where(WorkPermit.status != PermitStatus.CANCELLED)
+        )
+
+    async def expiring(
+        self, first: date, last: date, *, after: tuple[date, int] | None, limit: int
+    ) -> list[DeadlinePermit]:
+        """Linked permits valid until a day in [first, last], ordered by (valid_until, id),
+        the next `limit` after the key `after` (a range on the valid_until index)."""
+        query = self._linked().where(WorkPermit.valid_until.between(first, last))
+        if after is not None:
+            day, permit_id = after
+            # The `>=` bounds the index range; the OR resumes inside the day left off.
+            query = query.where(
+                WorkPermit.valid_until >= day,
+                or_(WorkPermit.valid_until > day, WorkPermit.id > permit_id),
+            )
+        query = query.order_by(WorkPermit.valid_until, WorkPermit.id).limit(limit)
+        rows = await self.session.execute(query)
+        return [DeadlinePermit(*row) for row in rows]
+
+    async def letters_without_entry(
+        self, first: date, last: date, *, after: int, limit: int
+    ) -> list[DeadlinePermit]:
+        """Linked permits whose Notification Letter was issued in [first, last] and whose
+        holder has no recorded entry, the next `limit` by id after `after`."""
+        query = (
+            self._linked()
+            .where(
+                WorkPermit.notification_letter_issued_on.between(first, last),
+                WorkPermit.entered_on.is_(None),
+                WorkPermit.id > after,
+            )
+            .order_by(WorkPermit.id)
+            .limit(limit)
+        )
+        rows = await self.session.execute(query)
+        return [DeadlinePermit(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxSummary:
     """How many notifications are in each state, and how long the oldest has waited."""
 
@@ -501,6 +590,35 @@ class OutboxRepository:
         if isinstance(oldest, datetime) and oldest.tzinfo is None:
             oldest = oldest.replace(tzinfo=UTC)  # min() bypasses the column type on SQLite
         return OutboxSummary(by_state, oldest)
+
+    async def existing_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these dedupe keys are already queued (one query on the unique index)."""
+        if not keys:
+            return set()
+        found = await self.session.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
+        )
+        return set(found)
+
+    async def queue_once(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """Queue many notices in multi-row INSERTs, skipping any whose dedupe key exists
+        (a concurrent writer queued it first); returns the dedupe keys this call queued.
+
+        Each row gives every column: `dedupe_key`, `telegram_user_id`, `message`, `params`,
+        `state`, `attempts`, `available_at`, `created_at`.
+        """
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        queued: set[str] = set()
+        for start in range(0, len(rows), QUEUE_BATCH):
+            statement = (
+                insert(OutboxMessage)
+                .values(list(rows[start : start + QUEUE_BATCH]))
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                .returning(OutboxMessage.dedupe_key)
+            )
+            queued.update((await self.session.scalars(statement)).all())
+        return queued
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,7 +80,9 @@ async def stop(process: asyncio.subprocess.Process) -> bytes:
             await process.wait()
 
 
-@pytest.mark.parametrize("command", ["run", "demo", "migrate", "seed", "import"])
+@pytest.mark.parametrize(
+    "command", ["run", "demo", "migrate", "seed", "import", "remind", "dispatch", "employer"]
+)
 def test_every_command_has_help(tmp_path: Path, command: str) -> None:
     result = cli(tmp_path, command, "--help")
     assert result.returncode == 0
@@ -318,3 +320,41 @@ def test_outbox_command_shows_counts_and_the_oldest_pending(tmp_path: Path) -> N
     lines = result.stdout.strip().splitlines()
     assert lines[0].split() == ["pending", "0"]
     assert lines[-1] == "oldest pending: none"
+
+
+async def test_remind_command_prints_what_it_queued_per_threshold(tmp_path: Path) -> None:
+    from datetime import date, timedelta
+
+    from storage.database import Database
+    from tests.permits import add_permit
+
+    migrated = await asyncio.to_thread(cli, tmp_path, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'data' / 'permit-assistant.db'}")
+    today = date(2026, 11, 27)
+    try:
+        for user_id, days_left in enumerate((80, 70, 45, 33, -3, 200), start=900):
+            await add_permit(db, today + timedelta(days=days_left), user_id=user_id)
+        await add_permit(db, today + timedelta(days=80))  # not linked
+    finally:
+        await db.dispose()
+    first = await asyncio.to_thread(cli, tmp_path, "remind", "--date", "2026-11-27")
+    assert first.returncode == 0, first.stderr
+    table = {line.split()[0]: line.split()[1:] for line in first.stdout.splitlines()[2:]}
+    assert first.stdout.splitlines()[0] == "reminders for 2026-11-27"
+    assert table == {
+        "extension_window_open": ["2", "0"],
+        "extension_60_days": ["1", "0"],
+        "extension_last_week": ["1", "0"],
+        "permit_expired": ["1", "0"],
+        "notification_letter_lapsing": ["0", "0"],
+        "total": ["5", "0"],
+    }
+    again = await asyncio.to_thread(cli, tmp_path, "remind", "--date", "2026-11-27")
+    assert again.stdout.splitlines()[-1].split() == ["total", "0", "5"]
+
+
+def test_remind_refuses_a_malformed_date(tmp_path: Path) -> None:
+    result = cli(tmp_path, "remind", "--date", "27.11.2026")
+    assert result.returncode == 2
+    assert "'27.11.2026' is not a date in the form YYYY-MM-DD" in result.stderr

@@ -18,6 +18,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     "permit.extended": {"valid_until": "2029-02-05"},
     "permit.changed": {"fields": ["position"]},
     "permit.cancelled": {},
+    "permit.entry_recorded": {"entered_on": "2026-11-20"},
     "application.submitted": {"reference_no": "EXT-1", "kind": "extension"},
     "application.status_changed": {
         "reference_no": "EXT-1",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from storage.models import (
     Application,
@@ -153,6 +153,72 @@ async def test_card_status_change_updates_the_social_security_record(
     async with bot.db.session() as session:
         states = (await session.scalars(select(SocialSecurityRecord.card_state))).all()
     assert "collected" in [state.value for state in states]
+
+
+async def test_entry_is_recorded_and_confirmed_to_the_worker(
+    api: tuple[Client, BotHarness],
+) -> None:
+    client, bot = api
+    entry = event("e-30", "person.entry_recorded", permit_no=ANNA.permit_no,
+                  entered_on="2026-11-20")  # fmt: skip
+    assert await post(client, entry) == (200, {"status": "accepted"})
+    async with bot.db.session() as session:
+        permit = await session.scalar(
+            select(WorkPermit).where(WorkPermit.permit_no == ANNA.permit_no)
+        )
+        [notice] = (await session.scalars(select(OutboxMessage))).all()
+    assert permit is not None
+    assert permit.entered_on == date(2026, 11, 20)
+    assert (notice.telegram_user_id, notice.message) == (4711, "permit.entry_recorded")
+    assert notice.params == {"entered_on": "2026-11-20"}
+
+
+async def test_recorded_entry_ends_the_notification_letter_reminder(
+    api: tuple[Client, BotHarness],
+) -> None:
+    from bot.reminders import Threshold, scan_reminders
+
+    client, bot = api
+    async with bot.db.session() as session:
+        await session.execute(
+            update(WorkPermit)
+            .where(WorkPermit.permit_no == ANNA.permit_no)
+            .values(notification_letter_issued_on=date(2026, 6, 5), entered_on=None)
+        )
+    entry = event("e-31", "person.entry_recorded", permit_no=ANNA.permit_no,
+                  entered_on="2026-11-26")  # fmt: skip
+    assert (await post(client, entry))[0] == 200
+    report = await scan_reminders(bot.db, date(2026, 11, 27))  # the letter lapses 2026-12-05
+    assert report.queued[Threshold.NOTIFICATION_LETTER_LAPSING] == 0
+    async with bot.db.session() as session:
+        messages = (await session.scalars(select(OutboxMessage.message))).all()
+    assert "reminder.notification_letter_lapsing" not in messages
+
+
+@pytest.mark.parametrize(
+    ("entered_on", "reason"),
+    [
+        ("2026-06-01", "data.entered_on: must not be before the Notification Letter was issued"),
+        ("2026-11-28", "data.entered_on: must not be after occurred_at"),
+        ("2026-11-31", "data.entered_on"),
+    ],
+)
+async def test_impossible_entry_dates_are_refused(
+    api: tuple[Client, BotHarness], entered_on: str, reason: str
+) -> None:
+    client, bot = api
+    async with bot.db.session() as session:
+        await session.execute(
+            update(WorkPermit)
+            .where(WorkPermit.permit_no == ANNA.permit_no)
+            .values(notification_letter_issued_on=date(2026, 6, 5))
+        )
+    entry = event("e-32", "person.entry_recorded", permit_no=ANNA.permit_no,
+                  entered_on=entered_on)  # fmt: skip
+    status, answer = await post(client, entry)
+    assert status == 400
+    assert reason in answer["error"]
+    assert (await counts(bot))[:2] == (0, 0)
 
 
 @pytest.mark.parametrize(

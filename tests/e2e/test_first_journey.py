@@ -203,6 +203,7 @@ async def test_commands_are_registered_in_every_language(bot: BotHarness) -> Non
         "forget",
         "help",
         "language",
+        "settings",
         "cancel",
     ]
     language = {c["command"]: c["description"] for c in by_language["ru"]}

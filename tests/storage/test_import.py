@@ -566,6 +566,83 @@ async def test_reimport_keeps_optional_values_left_empty_and_changes_given_ones(
     assert card.pickup_place == "Window 3"
 
 
+LETTER_COLUMNS = [*_row(1), "notification_letter_issued_on", "entered_on"]
+
+
+async def test_notification_letter_and_entry_dates_are_stored(
+    database: Database, tmp_path: Path
+) -> None:
+    rows = [
+        _row(1, notification_letter_issued_on="2025-01-20", entered_on="2025-02-14"),
+        _row(2, notification_letter_issued_on="2025-01-20"),
+        _row(3),
+    ]
+    path = _write_csv(tmp_path / "records.csv", rows, columns=LETTER_COLUMNS)
+    report = await _import(database, path)
+    assert (report.written, report.created, report.problems) == (True, 3, [])
+    stored = [await _permit(database, n) for n in (1, 2, 3)]
+    dates = [(permit.notification_letter_issued_on, permit.entered_on) for permit, *_ in stored]
+    assert dates == [
+        (date(2025, 1, 20), date(2025, 2, 14)),
+        (date(2025, 1, 20), None),
+        (None, None),
+    ]
+
+
+async def test_reimport_records_an_entry_and_keeps_the_letter_left_empty(
+    database: Database, tmp_path: Path
+) -> None:
+    first = [_row(1, notification_letter_issued_on="2025-01-20")]
+    await _import(database, _write_csv(tmp_path / "first.csv", first, columns=LETTER_COLUMNS))
+    second = [_row(1, entered_on="2025-03-02")]
+    await _import(database, _write_csv(tmp_path / "second.csv", second, columns=LETTER_COLUMNS))
+    third = [_row(1)]  # neither column: both stay
+    await _import(database, _write_csv(tmp_path / "third.csv", third))
+    permit, *_ = await _permit(database, 1)
+    assert (permit.notification_letter_issued_on, permit.entered_on) == (
+        date(2025, 1, 20),
+        date(2025, 3, 2),
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        pytest.param(
+            {"notification_letter_issued_on": "20.01.2025"},
+            ["notification_letter_issued_on: '20.01.2025' is not a date in the form YYYY-MM-DD"],
+            id="letter-format",
+        ),
+        pytest.param(
+            {"entered_on": "2025-02-30"},
+            ["entered_on: '2025-02-30' is not a date in the form YYYY-MM-DD"],
+            id="entry-no-such-day",
+        ),
+        pytest.param(
+            {"notification_letter_issued_on": "2025-03-01", "entered_on": "2025-02-27"},
+            ["entered_on: must not be before notification_letter_issued_on (2025-03-01)"],
+            id="entry-before-letter",
+        ),
+        pytest.param(
+            {"notification_letter_issued_on": "2999-01-01", "entered_on": "2999-02-01"},
+            [
+                "notification_letter_issued_on: '2999-01-01' is in the future",
+                "entered_on: '2999-02-01' is in the future",
+            ],
+            id="both-in-future",
+        ),
+    ],
+)
+async def test_bad_letter_or_entry_dates_are_reported(
+    database: Database, tmp_path: Path, changes: dict[str, str], expected: list[str]
+) -> None:
+    rows = [_row(1), _row(2, **changes)]
+    path = _write_csv(tmp_path / "records.csv", rows, columns=LETTER_COLUMNS)
+    report = await _import(database, path)
+    assert [str(problem) for problem in report.problems] == [f"line 3: {e}" for e in expected]
+    assert (report.written, report.skipped) == (False, 1)
+
+
 async def test_same_employer_with_two_names_takes_the_last(
     database: Database, tmp_path: Path
 ) -> None:

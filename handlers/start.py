@@ -27,6 +27,7 @@ def help_text() -> str:
         "/unlink — remove that link\n"
         "/forget — delete what I keep about you\n"
         "/help — this help\n"
+        "/settings — which notifications you get, and quiet hours\n"
         "/language — choose the language I speak\n"
         "/cancel — stop what I am doing\n"
         "\n"

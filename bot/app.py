@@ -46,6 +46,8 @@ class BotData:
     metrics: Metrics
     scheduler: SendScheduler
     dispatcher: OutboxDispatcher
+    # Whether each staff group has topics enabled (asked once per process).
+    staff_forums: dict[int, bool]
     employers: EmployerLinking
     workforce: WorkforceService
 
@@ -76,6 +78,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("unlink", N_("Unlink my Telegram account from my permit")),
     CommandSpec("forget", N_("Delete what this bot keeps about me")),
     CommandSpec("help", N_("What this bot can do")),
+    CommandSpec("support", N_("Talk to a person")),
     CommandSpec("language", N_("Change language")),
     CommandSpec("settings", N_("Notifications and quiet hours")),
     CommandSpec("cancel", N_("Stop what I am doing")),
@@ -154,6 +157,7 @@ def build_application(
     services.verifier = PermitVerifier(db, ring, today)
     services.metrics = Metrics()
     services.scheduler = scheduler
+    services.staff_forums = {}
     scheduler.on_wait = lambda lane, seconds: services.metrics.send_wait_seconds.labels(
         lane.value
     ).observe(seconds)

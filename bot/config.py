@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.i18n import available_locales
 
 if TYPE_CHECKING:
+    from bot.office_hours import OfficeHours
     from bot.preferences import QuietHours
 
 DEFAULT_DATA_DIR = Path("data")
@@ -53,6 +54,9 @@ EXPECTED: dict[str, str] = {
     "REMINDER_SCAN_TIME": "a local time like 07:00",
     "EMPLOYER_INVITE_DAYS": "a number of days from 1 to 90",
     "DISPATCH_LEASE_SECONDS": "a number of seconds from 5 to 3600",
+    "SUPPORT_CHAT_ID": "the numeric id of the staff supergroup, like -1001234567890",
+    "SUPPORT_HOURS": "days and hours like Mon-Fri 09:00-18:00",
+    "ADMIN_USER_IDS": "comma-separated numeric Telegram user ids",
 }
 
 
@@ -95,6 +99,9 @@ class Settings(BaseSettings):
     REMINDER_SCAN_TIME: str = "07:00"
     EMPLOYER_INVITE_DAYS: int = Field(default=7, ge=1, le=90)
     DISPATCH_LEASE_SECONDS: int = Field(default=120, ge=5, le=3600)
+    SUPPORT_CHAT_ID: int | None = None
+    SUPPORT_HOURS: str = "Mon-Fri 09:00-18:00"
+    ADMIN_USER_IDS: str = ""
 
     @field_validator("BOT_TOKEN")
     @classmethod
@@ -142,21 +149,37 @@ class Settings(BaseSettings):
             raise ValueError("too short")
         return value
 
-    @field_validator("QUIET_HOURS")
+    @field_validator("QUIET_HOURS", "REMINDER_SCAN_TIME", "SUPPORT_HOURS")
     @classmethod
-    def _quiet_hours(cls, value: str) -> str:
-        from bot.preferences import parse_quiet_hours
+    def _times_of_day(cls, value: str, info: ValidationInfo) -> str:
+        from bot.office_hours import parse_office_hours
+        from bot.preferences import parse_clock, parse_quiet_hours
 
-        parse_quiet_hours(value)
-        return value.strip().lower() if value.strip().lower() == "off" else value.strip()
+        parser = {
+            "QUIET_HOURS": parse_quiet_hours,
+            "REMINDER_SCAN_TIME": parse_clock,
+            "SUPPORT_HOURS": parse_office_hours,
+        }[str(info.field_name)]
+        parser(value)
+        text = value.strip()
+        return "off" if text.lower() == "off" else text
 
-    @field_validator("REMINDER_SCAN_TIME")
+    @field_validator("SUPPORT_CHAT_ID", mode="before")
     @classmethod
-    def _scan_time(cls, value: str) -> str:
-        from bot.preferences import parse_clock
+    def _support_chat(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        if not str(value).lstrip("-").isdigit() or int(str(value)) >= 0:
+            raise ValueError("not a group id")
+        return value
 
-        parse_clock(value)
-        return value.strip()
+    @field_validator("ADMIN_USER_IDS")
+    @classmethod
+    def _admins(cls, value: str) -> str:
+        for part in filter(None, (item.strip() for item in value.split(","))):
+            if not part.isdigit():
+                raise ValueError("not a user id")
+        return value
 
     @field_validator("DATABASE_URL")
     @classmethod
@@ -263,6 +286,20 @@ class Settings(BaseSettings):
         from bot.preferences import parse_clock
 
         return parse_clock(self.REMINDER_SCAN_TIME)
+
+    @property
+    def admin_user_ids(self) -> frozenset[int]:
+        """Telegram users allowed to use the staff commands anywhere."""
+        return frozenset(
+            int(part) for part in (item.strip() for item in self.ADMIN_USER_IDS.split(",")) if part
+        )
+
+    @property
+    def support_hours(self) -> OfficeHours:
+        """When staff answer support tickets (in TIMEZONE)."""
+        from bot.office_hours import parse_office_hours
+
+        return parse_office_hours(self.SUPPORT_HOURS)
 
     @property
     def log_level(self) -> int:

@@ -103,6 +103,9 @@ class InProcessBotAPI(BaseRequest):
         self.fault: Callable[[ApiCall], InjectedFailure | None] | None = None
         self.chats: dict[int, JSON] = {}
         self.messages: dict[tuple[int, int], JSON] = {}
+        # Forum topics per supergroup with topics enabled: thread id -> topic.
+        self.topics: dict[int, dict[int, JSON]] = defaultdict(dict)
+        self._thread_ids = itertools.count(101)
 
     # --- BaseRequest -------------------------------------------------------------------
     @property
@@ -203,6 +206,10 @@ class InProcessBotAPI(BaseRequest):
     def remember_chat(self, chat: JSON) -> None:
         """Remember a chat the way Telegram knows it, for the messages the bot sends there."""
         self.chats[int(chat["id"])] = chat
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """Someone deleted a forum topic by hand (test control)."""
+        self.topics[chat_id].pop(thread_id, None)
 
     def push_update(self, update: JSON) -> None:
         """Queue an update for `getUpdates` (polling mode)."""
@@ -339,6 +346,62 @@ class InProcessBotAPI(BaseRequest):
         }
         return self._new_message(call, {"document": document, **self._caption(call)})
 
+    async def _api_getChat(self, call: ApiCall) -> JSON:
+        chat = dict(self._chat(call.params.get("chat_id")))
+        chat.setdefault("accent_color_id", 0)
+        chat.setdefault("max_reaction_count", 11)
+        return chat
+
+    async def _api_createForumTopic(self, call: ApiCall) -> JSON:
+        chat = self._chat(call.params.get("chat_id"))
+        if chat.get("type") != "supergroup" or not chat.get("is_forum"):
+            raise BotApiError(400, "Bad Request: the chat is not a forum")
+        name = str(call.params.get("name", ""))
+        if not 1 <= len(name) <= 128:
+            raise BotApiError(400, "Bad Request: TOPIC_NAME_INVALID")
+        thread_id = next(self._thread_ids)
+        topic = {"message_thread_id": thread_id, "name": name, "icon_color": 7322096}
+        self.topics[int(chat["id"])][thread_id] = {**topic, "closed": False}
+        return topic
+
+    def _topic(self, call: ApiCall) -> JSON:
+        chat = self._chat(call.params.get("chat_id"))
+        topic = self.topics[int(chat["id"])].get(int(call.params.get("message_thread_id", 0)))
+        if topic is None:
+            raise BotApiError(400, "Bad Request: message thread not found")
+        return topic
+
+    async def _api_editForumTopic(self, call: ApiCall) -> bool:
+        topic = self._topic(call)
+        if "name" in call.params:
+            topic["name"] = str(call.params["name"])
+        return True
+
+    async def _api_closeForumTopic(self, call: ApiCall) -> bool:
+        self._topic(call)["closed"] = True
+        return True
+
+    async def _api_reopenForumTopic(self, call: ApiCall) -> bool:
+        self._topic(call)["closed"] = False
+        return True
+
+    async def _api_copyMessage(self, call: ApiCall) -> JSON:
+        source_chat = int(call.params.get("from_chat_id", 0))
+        source = self.messages.get((source_chat, int(call.params.get("message_id", 0))))
+        if source is None:
+            raise BotApiError(400, "Bad Request: message to copy not found")
+        content: JSON = {
+            key: source[key]
+            for key in ("text", "entities", "photo", "document", "voice", "video", "sticker")
+            if key in source
+        }
+        if "caption" in call.params:
+            content["caption"] = str(call.params["caption"])
+        elif "caption" in source:
+            content["caption"] = source["caption"]
+        message = self._new_message(call, content)
+        return {"message_id": message["message_id"]}
+
     async def _api_editMessageText(self, call: ApiCall) -> JSON | bool:
         text = _plain(str(call.params.get("text", "")), call.params.get("parse_mode"))
         if not text.strip():
@@ -459,8 +522,17 @@ class InProcessBotAPI(BaseRequest):
             "date": int(time.time()),
             **content,
         }
-        if "message_thread_id" in call.params:
-            message["message_thread_id"] = call.params["message_thread_id"]
+        if "message_thread_id" in call.params and chat.get("is_forum"):
+            thread = self._topic(call)
+            message["message_thread_id"] = thread["message_thread_id"]
+            message["is_topic_message"] = True
+        reply = call.params.get("reply_parameters")
+        if isinstance(reply, dict) and "message_id" in reply:
+            replied = self.messages.get((int(chat["id"]), int(reply["message_id"])))
+            if replied is not None:
+                message["reply_to_message"] = replied
+            elif not reply.get("allow_sending_without_reply"):
+                raise BotApiError(400, "Bad Request: message to be replied not found")
         self._set_markup(message, call)
         self.messages[(int(chat["id"]), message["message_id"])] = message
         return message
@@ -505,13 +577,18 @@ class ChatUser:
     def chat(self) -> JSON:
         """The chat they write in: their private chat with the bot, or the group."""
         if self.chat_type != "private":
+            known = self.api.chats.get(int(self.chat_id or 0))
+            if known is not None:
+                return known  # e.g. a supergroup already set up with topics (is_forum)
             return {"id": self.chat_id, "type": self.chat_type, "title": self.chat_title}
         chat: JSON = {"id": self.user_id, "type": "private", "first_name": self.first_name}
         if self.username:
             chat["username"] = self.username
         return chat
 
-    def _message(self, content: JSON) -> JSON:
+    def _message(
+        self, content: JSON, *, topic: int | None = None, reply_to: JSON | None = None
+    ) -> JSON:
         chat_id = int(self.chat["id"])
         message: JSON = {
             "message_id": self.api.next_message_id(chat_id),
@@ -520,17 +597,63 @@ class ChatUser:
             "date": int(time.time()),
             **content,
         }
+        if topic is not None:
+            # In a forum, messages in a topic carry its thread id and is_topic_message.
+            message["message_thread_id"] = topic
+            message["is_topic_message"] = True
+        if reply_to is not None:
+            message["reply_to_message"] = reply_to
         self.api.messages[(chat_id, message["message_id"])] = message
         return {"update_id": self.api.next_update_id(), "message": message}
 
-    def text(self, text: str) -> JSON:
+    def text(self, text: str, *, topic: int | None = None, reply_to: JSON | None = None) -> JSON:
         """An update carrying a text message (commands get their `bot_command` entity,
-        `/start@botname` included, as in groups)."""
+        `/start@botname` included, as in groups); in a forum topic with `topic`."""
         content: JSON = {"text": text}
         if text.startswith("/"):
             length = len(text.split(maxsplit=1)[0]) if text.strip() else 1
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
-        return self._message(content)
+        return self._message(content, topic=topic, reply_to=reply_to)
+
+    def media(
+        self,
+        kind: str,
+        *,
+        caption: str | None = None,
+        topic: int | None = None,
+        reply_to: JSON | None = None,
+    ) -> JSON:
+        """An update carrying a photo, document, voice or video message."""
+        unique = f"{kind}{self.api.next_update_id()}"
+        shapes: dict[str, JSON] = {
+            "photo": {
+                "photo": [
+                    {"file_id": unique, "file_unique_id": unique, "width": 800, "height": 600}
+                ]
+            },
+            "document": {
+                "document": {
+                    "file_id": unique,
+                    "file_unique_id": unique,
+                    "file_name": "contract.pdf",
+                    "mime_type": "application/pdf",
+                }
+            },
+            "voice": {"voice": {"file_id": unique, "file_unique_id": unique, "duration": 4}},
+            "video": {
+                "video": {
+                    "file_id": unique,
+                    "file_unique_id": unique,
+                    "width": 640,
+                    "height": 360,
+                    "duration": 7,
+                }
+            },
+        }
+        content = dict(shapes[kind])
+        if caption is not None:
+            content["caption"] = caption
+        return self._message(content, topic=topic, reply_to=reply_to)
 
     def sticker(self, emoji: str = "👍") -> JSON:
         """An update carrying a sticker."""

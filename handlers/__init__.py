@@ -30,14 +30,19 @@ def register_handlers(application: BotApplication) -> None:
         social,
         start,
         status,
+        support,
     )
     from handlers.session import finish_update, prepare_update
 
     # Group -1 runs first for every update: it records the user and sets their locale.
     application.add_handler(TypeHandler(Update, prepare_update), group=-1)
+    config = application.bot_data.settings
+    # A conversation step takes what it asks for; anything else a worker with an open
+    # support ticket sends goes to staff before any other journey sees it.
+    for journey in (membership, conversation):
+        application.add_handlers(journey.handlers())
+    application.add_handlers(support.handlers_for(config.SUPPORT_CHAT_ID, config.admin_user_ids))
     journeys = (
-        membership,
-        conversation,
         start,
         language,
         settings,

@@ -28,6 +28,7 @@ class Visitor:
     permit_id: int | None = None
     step: Step | None = None
     card_url: str | None = None  # the Mini App, when served over https (Telegram requires it)
+    open_ticket: int | None = None  # their open support ticket (private chats only)
 
     @property
     def linked(self) -> bool:

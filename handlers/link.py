@@ -12,6 +12,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -32,7 +33,7 @@ from bot.i18n import (
 )
 from bot.linking import LinkClaim, LinkOutcome, clean_name, clean_permit_no, clean_ss_no
 from handlers.conversation import AtStep, end_journey, go_to, update_visitor, visitor
-from handlers.menu import MenuAction, main_menu, show
+from handlers.menu import MenuAction, main_menu, show, support_button
 from storage.identifiers import mask, name_key
 from storage.repositories import PermitRepository, Step, UserRepository
 
@@ -122,7 +123,8 @@ async def start_link(update: Update, context: BotContext) -> None:
         return
     locked_until = await context.bot_data.linking.user_locked_until(current.user_id)
     if locked_until is not None:
-        await show(update, _user_locked(locked_until, context))
+        offer = InlineKeyboardMarkup([[support_button(after_lockout=True)]])
+        await show(update, _user_locked(locked_until, context), offer)
         return
     await go_to(context, Step(JOURNEY, LinkStep.NAME, {}))
     await show(
@@ -289,6 +291,16 @@ async def got_contact(update: Update, context: BotContext) -> None:
         if result.locked_until is not None:
             text += "\n\n" + _user_locked(result.locked_until, context)
     await message.reply_text(directional(text), reply_markup=done)
+    if result.locked_until is not None:
+        await _offer_support(message)
+
+
+async def _offer_support(message: Message) -> None:
+    """After repeated failures, a person may help where the records do not match."""
+    await message.reply_text(
+        directional(_("Stuck? Our staff can look into it with you.")),
+        reply_markup=InlineKeyboardMarkup([[support_button(after_lockout=True)]]),
+    )
 
 
 async def _summary(context: BotContext, permit_id: int) -> str:

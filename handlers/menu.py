@@ -28,6 +28,7 @@ class MenuAction(enum.StrEnum):
     UNLINK = "menu:unlink"
     FORGET = "menu:forget"
     SETTINGS = "menu:settings"
+    SUPPORT = "support:open"
 
 
 def main_menu() -> InlineKeyboardMarkup:
@@ -64,7 +65,14 @@ def main_menu() -> InlineKeyboardMarkup:
             button(_("⚙️ My account"), callback_data=MenuAction.ACCOUNT),
         ]
     )
+    rows.append([support_button()])
     return InlineKeyboardMarkup(rows)
+
+
+def support_button(after_lockout: bool = False) -> InlineKeyboardButton:
+    """The "Talk to a person" button (the menu, and the offer after repeated failures)."""
+    data = MenuAction.SUPPORT + (":lockout" if after_lockout else "")
+    return InlineKeyboardButton(_("🙋 Talk to a person"), callback_data=data)
 
 
 def account_menu() -> InlineKeyboardMarkup:

@@ -13,7 +13,12 @@ from bot.app import BotContext, card_app_url
 from bot.i18n import resolve_locale, set_locale
 from handlers.conversation import Visitor, set_visitor
 from handlers.errors import report_failure, update_kind
-from storage.repositories import ConversationRepository, LinkRepository, UserRepository
+from storage.repositories import (
+    ConversationRepository,
+    LinkRepository,
+    SupportRepository,
+    UserRepository,
+)
 
 
 def _leaves_journey(update: Update) -> bool:
@@ -46,6 +51,9 @@ async def prepare_update(update: Update, context: BotContext) -> None:
             permit_id = await LinkRepository(session).permit_of(user.id)
             conversations = ConversationRepository(session)
             step = await conversations.get(user.id, chat_id)
+            ticket = None
+            if chat is not None and chat.type == "private" and settings.SUPPORT_CHAT_ID:
+                ticket = await SupportRepository(session).open_ticket_of(user.id)
             if step is not None and _leaves_journey(update):
                 await conversations.clear(user.id, chat_id)
                 step = None
@@ -55,7 +63,8 @@ async def prepare_update(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop from error
     set_locale(resolve_locale(profile.locale, user.language_code, settings.DEFAULT_LOCALE))
     card_url = card_app_url(settings.PUBLIC_BASE_URL)
-    set_visitor(Visitor(user.id, chat_id, permit_id, step, card_url))
+    open_ticket = ticket.id if ticket is not None else None
+    set_visitor(Visitor(user.id, chat_id, permit_id, step, card_url, open_ticket))
 
 
 async def finish_update(update: Update, context: BotContext) -> None:

@@ -28,6 +28,7 @@ def help_text() -> str:
         "/forget — delete what I keep about you\n"
         "/help — this help\n"
         "/settings — which notifications you get, and quiet hours\n"
+        "/support — talk to a person\n"
         "/language — choose the language I speak\n"
         "/cancel — stop what I am doing\n"
         "\n"

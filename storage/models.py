@@ -382,3 +382,59 @@ class OutboxMessage(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TicketState(enum.StrEnum):
+    """Whether staff are working on a support ticket."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class SupportTicket(Base):
+    """A worker's request for a person; staff work it in one topic of the staff group."""
+
+    __tablename__ = "support_tickets"
+    __table_args__ = (Index("ix_support_tickets_user_state", "telegram_user_id", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[TicketState] = mapped_column(_enum(TicketState), default=TicketState.OPEN)
+    locale: Mapped[str] = mapped_column(String(16))
+    # What led here: "command", "menu", "lockout", "unsure", ...
+    origin: Mapped[str] = mapped_column(String(32))
+    staff_chat_id: Mapped[int] = mapped_column(BigInteger)
+    # The forum topic (None in a group without topics: then `card_message_id` anchors it).
+    topic_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    card_message_id: Mapped[int | None] = mapped_column(Integer)
+    previous_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("support_tickets.id"))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SupportMessage(Base):
+    """One message of a ticket, with where it is on each side (to route replies)."""
+
+    __tablename__ = "support_messages"
+    __table_args__ = (Index("ix_support_messages_staff", "staff_chat_id", "staff_message_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("support_tickets.id"), index=True)
+    # "worker" (worker → staff), "staff" (staff → worker), "note", "card", "bot"
+    direction: Mapped[str] = mapped_column(String(8))
+    worker_message_id: Mapped[int | None] = mapped_column(Integer)
+    staff_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    staff_message_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SupportBan(Base):
+    """A worker whose messages support no longer takes (told once)."""
+
+    __tablename__ = "support_bans"
+
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    banned_by: Mapped[int] = mapped_column(BigInteger)
+    banned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    notified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

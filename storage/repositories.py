@@ -24,8 +24,12 @@ from storage.models import (
     OutboxState,
     PermitStatus,
     Person,
+    SupportBan,
+    SupportMessage,
+    SupportTicket,
     TelegramLink,
     TelegramUser,
+    TicketState,
     WorkPermit,
     utcnow,
 )
@@ -151,6 +155,16 @@ class AuditRepository:
         if subject is not None:
             query = query.where(AuditEntry.subject == subject)
         return list((await self.session.scalars(query.order_by(AuditEntry.at))).all())
+
+    async def recent(self, actor: str, limit: int) -> list[tuple[datetime, str]]:
+        """The actor's latest actions (when, what), newest first."""
+        rows = await self.session.execute(
+            select(AuditEntry.at, AuditEntry.action)
+            .where(AuditEntry.actor == actor)
+            .order_by(AuditEntry.at.desc())
+            .limit(limit)
+        )
+        return [(at, action) for at, action in rows.all()]
 
     async def count(self, action: str, *, actor: str | None = None, since: datetime) -> int:
         """How many entries of `action` (by `actor`, if given) happened since a moment."""
@@ -758,3 +772,202 @@ class OutboxClaims:
             .where(OutboxMessage.id == row_id)
             .values(lease_until=None, **values)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    """A support ticket as the handlers need it."""
+
+    id: int
+    telegram_user_id: int
+    state: TicketState
+    locale: str
+    origin: str
+    staff_chat_id: int
+    topic_id: int | None
+    card_message_id: int | None
+    previous_ticket_id: int | None
+    opened_at: datetime
+
+    @classmethod
+    def of(cls, row: SupportTicket) -> TicketView:
+        """The view of a row."""
+        return cls(
+            row.id,
+            row.telegram_user_id,
+            row.state,
+            row.locale,
+            row.origin,
+            row.staff_chat_id,
+            row.topic_id,
+            row.card_message_id,
+            row.previous_ticket_id,
+            row.opened_at,
+        )
+
+
+class SupportRepository:
+    """Support tickets, the message mapping between worker and staff, and bans."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def open_ticket_of(self, user_id: int) -> TicketView | None:
+        """The worker's open ticket, if any."""
+        row = await self.session.scalar(
+            select(SupportTicket).where(
+                SupportTicket.telegram_user_id == user_id,
+                SupportTicket.state == TicketState.OPEN,
+            )
+        )
+        return TicketView.of(row) if row is not None else None
+
+    async def last_ticket_of(self, user_id: int) -> TicketView | None:
+        """The worker's most recent ticket, open or closed."""
+        row = await self.session.scalar(
+            select(SupportTicket)
+            .where(SupportTicket.telegram_user_id == user_id)
+            .order_by(SupportTicket.id.desc())
+            .limit(1)
+        )
+        return TicketView.of(row) if row is not None else None
+
+    async def get(self, ticket_id: int) -> TicketView | None:
+        """A ticket by number."""
+        row = await self.session.get(SupportTicket, ticket_id)
+        return TicketView.of(row) if row is not None else None
+
+    async def by_topic(self, staff_chat_id: int, topic_id: int) -> TicketView | None:
+        """The ticket worked in this forum topic."""
+        row = await self.session.scalar(
+            select(SupportTicket)
+            .where(SupportTicket.staff_chat_id == staff_chat_id, SupportTicket.topic_id == topic_id)
+            .order_by(SupportTicket.id.desc())
+            .limit(1)
+        )
+        return TicketView.of(row) if row is not None else None
+
+    async def by_staff_message(self, staff_chat_id: int, message_id: int) -> TicketView | None:
+        """The ticket a message in the staff group belongs to (a group without topics)."""
+        row = await self.session.scalar(
+            select(SupportTicket)
+            .join(SupportMessage, SupportMessage.ticket_id == SupportTicket.id)
+            .where(
+                SupportMessage.staff_chat_id == staff_chat_id,
+                SupportMessage.staff_message_id == message_id,
+            )
+            .limit(1)
+        )
+        return TicketView.of(row) if row is not None else None
+
+    async def create(
+        self, user_id: int, locale: str, origin: str, staff_chat_id: int
+    ) -> TicketView:
+        """A new open ticket, linked to the worker's previous one."""
+        previous = await self.last_ticket_of(user_id)
+        row = SupportTicket(
+            telegram_user_id=user_id,
+            state=TicketState.OPEN,
+            locale=locale,
+            origin=origin,
+            staff_chat_id=staff_chat_id,
+            previous_ticket_id=previous.id if previous is not None else None,
+            opened_at=utcnow(),
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return TicketView.of(row)
+
+    async def place(
+        self, ticket_id: int, *, topic_id: int | None, card_message_id: int | None
+    ) -> None:
+        """Where the ticket lives in the staff group (its topic, or its card message)."""
+        await self.session.execute(
+            update(SupportTicket)
+            .where(SupportTicket.id == ticket_id)
+            .values(topic_id=topic_id, card_message_id=card_message_id)
+        )
+
+    async def set_state(self, ticket_id: int, state: TicketState) -> bool:
+        """Close or reopen; False when it already was in that state."""
+        result = await self.session.execute(
+            update(SupportTicket)
+            .where(SupportTicket.id == ticket_id, SupportTicket.state != state)
+            .values(state=state, closed_at=utcnow() if state is TicketState.CLOSED else None)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def rate(self, ticket_id: int, user_id: int, rating: int) -> bool:
+        """The worker's rating of their closed ticket (once)."""
+        result = await self.session.execute(
+            update(SupportTicket)
+            .where(
+                SupportTicket.id == ticket_id,
+                SupportTicket.telegram_user_id == user_id,
+                SupportTicket.state == TicketState.CLOSED,
+                SupportTicket.rating.is_(None),
+            )
+            .values(rating=rating)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def record(
+        self,
+        ticket_id: int,
+        direction: str,
+        *,
+        worker_message_id: int | None = None,
+        staff_chat_id: int | None = None,
+        staff_message_id: int | None = None,
+    ) -> None:
+        """Remember one message of the ticket on both sides."""
+        self.session.add(
+            SupportMessage(
+                ticket_id=ticket_id,
+                direction=direction,
+                worker_message_id=worker_message_id,
+                staff_chat_id=staff_chat_id,
+                staff_message_id=staff_message_id,
+                at=utcnow(),
+            )
+        )
+
+    async def last_worker_message(self, ticket_id: int) -> int | None:
+        """The worker's latest message of the ticket (staff replies thread under it)."""
+        return await self.session.scalar(
+            select(SupportMessage.worker_message_id)
+            .where(
+                SupportMessage.ticket_id == ticket_id,
+                SupportMessage.direction == "worker",
+            )
+            .order_by(SupportMessage.id.desc())
+            .limit(1)
+        )
+
+    async def open_tickets(self) -> list[TicketView]:
+        """Every open ticket, oldest first."""
+        rows = await self.session.scalars(
+            select(SupportTicket)
+            .where(SupportTicket.state == TicketState.OPEN)
+            .order_by(SupportTicket.opened_at)
+        )
+        return [TicketView.of(row) for row in rows]
+
+    async def ban(self, user_id: int, by: int) -> bool:
+        """Stop taking this worker's messages; False if they already were banned."""
+        if await self.session.get(SupportBan, user_id) is not None:
+            return False
+        self.session.add(SupportBan(telegram_user_id=user_id, banned_by=by, banned_at=utcnow()))
+        await self.session.flush()
+        return True
+
+    async def unban(self, user_id: int) -> bool:
+        """Take their messages again."""
+        result = await self.session.execute(
+            delete(SupportBan).where(SupportBan.telegram_user_id == user_id)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def ban_of(self, user_id: int) -> SupportBan | None:
+        """The ban on this worker, if any."""
+        return await self.session.get(SupportBan, user_id)

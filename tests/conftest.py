@@ -10,6 +10,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 import secrets
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -171,13 +172,15 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)
 
 
-@pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[BotHarness]:
-    """A running bot on a fresh store, ready to receive updates."""
-    settings = make_settings(tmp_path)
+@asynccontextmanager
+async def running_bot(
+    settings: Settings, api: InProcessBotAPI | None = None, *, migrate: bool = True
+) -> AsyncIterator[BotHarness]:
+    """The real Application on `settings`' store over the in-process Bot API, started."""
     db = Database(settings.database_url)
-    await db.migrate()
-    api = InProcessBotAPI()
+    if migrate:
+        await db.migrate()
+    api = api or InProcessBotAPI()
     app = build_application(settings, db, request=api)
     async with app:
         # run_polling/run_webhook call post_init after initialize; do the same here.
@@ -189,3 +192,10 @@ async def bot(tmp_path: Path) -> AsyncIterator[BotHarness]:
         finally:
             await app.stop()
     await db.dispose()
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[BotHarness]:
+    """A running bot on a fresh store, ready to receive updates."""
+    async with running_bot(make_settings(tmp_path)) as harness:
+        yield harness

@@ -27,6 +27,7 @@ async def test_start_greets_by_name_and_shows_the_main_menu(bot: BotHarness) -> 
         ("❓ Help", "menu:help"),
         ("🌐 Language", "menu:language"),
         ("⚙️ My account", "menu:account"),
+        ("🙋 Talk to a person", "support:open"),
     ]
     assert sent.params["chat_id"] == 100001
 
@@ -74,6 +75,7 @@ async def test_help_button_edits_the_menu_in_place(bot: BotHarness) -> None:
         "menu:help",
         "menu:language",
         "menu:account",
+        "support:open",
     ]
 
 
@@ -202,12 +204,14 @@ async def test_commands_are_registered_in_every_language(bot: BotHarness) -> Non
         "unlink",
         "forget",
         "help",
+        "support",
         "language",
         "settings",
         "cancel",
     ]
     language = {c["command"]: c["description"] for c in by_language["ru"]}
     assert language["language"] == "Сменить язык"
+    assert language["support"] == "Связаться с сотрудником"
     assert {c["command"]: c["description"] for c in by_language["zh"]}["language"] == "切换语言"
 
 

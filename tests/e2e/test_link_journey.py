@@ -144,10 +144,14 @@ async def test_the_journey_continues_on_another_replica(seeded: BotHarness) -> N
 async def test_five_failures_lock_linking_and_say_until_when(seeded: BotHarness) -> None:
     user = seeded.user()
     for attempt in range(5):
-        [answer] = await link(seeded, user, ANNA, phone="+8613900099999")
+        answer, *offer = await link(seeded, user, ANNA, phone="+8613900099999")
         assert ("paused until" in answer) == (attempt == 4)
-    [refusal] = texts(await seeded.send(user.text("/link")))
+        # Once locked, a person is offered: the records may be what is wrong.
+        assert offer == (["Stuck? Our staff can look into it with you."] if attempt == 4 else [])
+    calls = await seeded.send(user.text("/link"))
+    [refusal] = texts(calls)
     assert refusal.startswith("For your security, linking is paused until")
+    assert buttons(calls[-1]) == [("🙋 Talk to a person", "support:open:lockout")]
     async with seeded.db.session() as session:
         failures = (
             await session.scalars(select(AuditEntry).where(AuditEntry.action == "link.failed"))

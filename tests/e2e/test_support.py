@@ -341,3 +341,23 @@ async def test_without_a_staff_group_the_worker_is_told_plainly(bot: BotHarness)
     [answer] = texts(calls)
     assert answer.startswith("Sorry, talking to a person is not available here yet.")
     assert buttons(calls[-1])  # the main menu: no dead end
+
+
+async def test_outside_office_hours_the_worker_is_told_when_staff_are_back(
+    tmp_path: Path,
+) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai"))
+    tomorrow = today + timedelta(days=1)
+    day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[tomorrow.weekday()]
+    settings = make_settings(tmp_path, SUPPORT_CHAT_ID=STAFF, SUPPORT_HOURS=f"{day} 09:00-18:00")
+    api = InProcessBotAPI()
+    staff_group(api)
+    async with running_bot(settings, api) as bot:
+        calls = await bot.send(bot.user("en", user_id=4242).text("/support"))
+    [answer] = [t for t in texts(calls) if t.startswith("🙋")]
+    assert f"Staff answer during office hours: {day} 09:00–18:00 (Asia/Shanghai)." in answer
+    back = f"{tomorrow:%b} {tomorrow.day}, {tomorrow.year}, 9:00:00\u202fAM"
+    assert f"They are away now and back on {back}" in answer

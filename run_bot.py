@@ -373,6 +373,24 @@ def _iso_day(value: str) -> date:
         ) from None
 
 
+def command_i18n(settings: Settings, args: argparse.Namespace) -> int:
+    """The translation workflow: extract the template, update the catalogs, check them."""
+    from bot import i18n_tools
+
+    if args.action == "extract":
+        print(f"{i18n_tools.extract()} messages in locales/messages.pot")
+        return 0
+    if args.action == "update":
+        for locale, untranslated in i18n_tools.update().items():
+            print(f"{locale:<8} {untranslated} to translate")
+        return 0
+    problems = i18n_tools.check()
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problems")
+    return EXIT_INVALID_DATA if problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI: one sub-command per operator task, each with its own --help."""
     parser = argparse.ArgumentParser(
@@ -478,6 +496,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="YYYY-MM-DD",
         help="judge the deadlines as of this day (default: today in TIMEZONE)",
     )
+    i18n = add(
+        "i18n",
+        command_i18n,
+        "Translations: extract the messages, update every catalog, or check them all.",
+    )
+    i18n.add_argument("action", choices=["extract", "update", "check"])
     importer = add("import", command_import, "Import permit records from a UTF-8 CSV file.")
     importer.add_argument("file", type=Path, metavar="FILE.csv", help="the CSV file")
     importer.add_argument(

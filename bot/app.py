@@ -91,6 +91,9 @@ CARD_BUTTON = N_("My permit card")
 SHORT_DESCRIPTION = N_("Your work permit in China, explained in your language.")
 
 
+TELEGRAM_LANGUAGE_CODES = {"fil": "tl"}
+
+
 async def register_commands(application: BotApplication) -> None:
     """Register commands and descriptions for every shipped language (and the default)."""
     default = application.bot_data.settings.DEFAULT_LOCALE
@@ -98,7 +101,9 @@ async def register_commands(application: BotApplication) -> None:
     # (Simplified); `None` is the fallback for every language without its own entry.
     targets: dict[str | None, str] = {None: default}
     for locale in available_locales():
-        targets.setdefault(locale.split("_")[0], locale)
+        language = locale.split("_")[0]
+        # Telegram keys these by ISO 639-1 codes: Filipino users send "tl" (Tagalog).
+        targets.setdefault(TELEGRAM_LANGUAGE_CODES.get(language, language), locale)
     for language_code, locale in targets.items():
         with use_locale(locale):
             commands = [BotCommand(spec.name, _(spec.description)) for spec in COMMANDS]

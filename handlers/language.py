@@ -11,29 +11,56 @@ from handlers.menu import MenuAction, main_menu, show
 from storage.repositories import AuditRepository, UserRepository
 
 PICK_PREFIX = "lang:"
+PAGE_PREFIX = "langpage:"
 _PER_ROW = 2
+PER_PAGE = 12
 
 
-def language_keyboard() -> InlineKeyboardMarkup:
-    """One button per shipped language, the current one ticked."""
+def language_keyboard(page: int | None = None) -> InlineKeyboardMarkup:
+    """The shipped languages by their own names, a page at a time, the current one ticked
+    (the first page shown is the one holding the current language)."""
     active = current_locale()
+    locales = available_locales()
+    pages = max(1, -(-len(locales) // PER_PAGE))
+    if page is None:
+        page = locales.index(active) // PER_PAGE if active in locales else 0
+    page = min(max(page, 0), pages - 1)
     buttons = [
         InlineKeyboardButton(
             ("✓ " if locale == active else "") + native_name(locale),
             callback_data=PICK_PREFIX + locale,
         )
-        for locale in available_locales()
+        for locale in locales[page * PER_PAGE : (page + 1) * PER_PAGE]
     ]
     rows = [buttons[i : i + _PER_ROW] for i in range(0, len(buttons), _PER_ROW)]
+    if pages > 1:
+        navigation = []
+        if page > 0:
+            navigation.append(
+                InlineKeyboardButton(_("◀️ Previous"), callback_data=f"{PAGE_PREFIX}{page - 1}")
+            )
+        navigation.append(
+            InlineKeyboardButton(f"{page + 1}/{pages}", callback_data=f"{PAGE_PREFIX}{page}")
+        )
+        if page < pages - 1:
+            navigation.append(
+                InlineKeyboardButton(_("Next ▶️"), callback_data=f"{PAGE_PREFIX}{page + 1}")
+            )
+        rows.append(navigation)
     rows.append([InlineKeyboardButton(_("⬅️ Main menu"), callback_data=MenuAction.HOME)])
     return InlineKeyboardMarkup(rows)
 
 
 async def ask_language(update: Update, context: BotContext) -> None:
-    """Show the language choices."""
-    if update.callback_query:
-        await update.callback_query.answer()
-    await show(update, _("Choose your language:"), language_keyboard())
+    """Show the language choices (a page of them)."""
+    query = update.callback_query
+    page: int | None = None
+    if query is not None:
+        data = query.data or ""
+        if data.startswith(PAGE_PREFIX) and data[len(PAGE_PREFIX) :].isdigit():
+            page = int(data[len(PAGE_PREFIX) :])
+        await query.answer()
+    await show(update, _("Choose your language:"), language_keyboard(page))
 
 
 async def pick_language(update: Update, context: BotContext) -> None:
@@ -60,5 +87,6 @@ def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         CommandHandler("language", ask_language),
         CallbackQueryHandler(ask_language, pattern=f"^{MenuAction.LANGUAGE}$"),
+        CallbackQueryHandler(ask_language, pattern=f"^{PAGE_PREFIX}\\d+$"),
         CallbackQueryHandler(pick_language, pattern=f"^{PICK_PREFIX}"),
     ]

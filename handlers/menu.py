@@ -8,7 +8,7 @@ from typing import TypeVar
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
 from telegram.error import BadRequest
 
-from bot.i18n import _, directional
+from bot.i18n import _, directional, is_rtl
 from handlers.conversation import visitor
 
 
@@ -137,11 +137,20 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     return chunks
 
 
+def for_reader(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
+    """The keyboard as the reader reads: in right-to-left languages each row runs from the
+    right (the first button of a row, e.g. "Previous", sits on the right)."""
+    if markup is None or not is_rtl():
+        return markup
+    return InlineKeyboardMarkup([list(reversed(row)) for row in markup.inline_keyboard])
+
+
 async def show(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """Show `text`: edit the message whose button was pressed, else send new messages.
 
     Texts over Telegram's limit go out as several messages; the buttons go under the last.
     """
+    markup = for_reader(markup)
     parts = [directional(part) for part in split_text(text, MESSAGE_LIMIT - 1)]
     query = update.callback_query
     if query is not None and query.message is not None and query.message.is_accessible:

@@ -20,8 +20,8 @@ within a second (or the request has no chat), the whole pace is paused, which is
 Telegram says the bot as a whole is too fast. Interactive requests are retried after the
 pause; bulk requests raise `RetryAfter` so the dispatcher reschedules the row.
 
-Methods that do not send into a chat (getUpdates, answerCallbackQuery, setMyCommands, ...)
-pass straight through.
+Edits of a message only wait for the overall pace. Methods that do not send into a chat
+(getUpdates, answerCallbackQuery, setMyCommands, ...) pass straight through.
 """
 
 from __future__ import annotations
@@ -239,7 +239,9 @@ class SendScheduler(BaseRateLimiter[Lane]):
         if not _is_chat_send(endpoint):
             return await callback(*args, **kwargs)
         lane = rate_limit_args if isinstance(rate_limit_args, Lane) else Lane.INTERACTIVE
-        chat = data.get("chat_id")
+        # Editing a message the user just pressed a button under is not a new message in
+        # the chat: only the overall pace holds it.
+        chat = None if endpoint.startswith("editMessage") else data.get("chat_id")
         chat_key = chat if isinstance(chat, int | str) else None
         paid = (
             lane is Lane.BULK

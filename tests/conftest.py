@@ -167,6 +167,11 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "IDENTIFIER_HASH_KEY": HASH_KEY.decode(),
         "DEFAULT_LOCALE": "en",
         "BOT_TOKEN": None,
+        # Journeys send several messages to one chat in quick succession; Telegram's real
+        # paces are exercised by the scheduler's own tests and bench/dispatch.py.
+        "RATE_GLOBAL_PER_SECOND": 1000,
+        "RATE_PER_CHAT_PER_SECOND": 100,
+        "RATE_GROUP_PER_MINUTE": 6000,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -217,13 +217,18 @@ async def test_paid_broadcast_uses_its_own_faster_pace(recorder: Recorder) -> No
 
 
 def test_limits_come_from_the_settings_and_scale(tmp_path: Any) -> None:
-    from tests.conftest import make_settings
+    from bot.config import Settings
 
-    settings = make_settings(
-        tmp_path, RATE_GLOBAL_PER_SECOND=25, RATE_PER_CHAT_PER_SECOND=0.5, PAID_BROADCAST=True
-    )
-    limits = SendLimits.from_settings(settings)
-    assert (limits.global_per_second, limits.per_chat_per_second) == (25, 0.5)
-    assert limits.group_per_minute == 20
-    assert limits.paid_broadcast
-    assert limits.scaled(10).global_per_second == 250
+    defaults = SendLimits.from_settings(Settings(_env_file=None))
+    assert (defaults.global_per_second, defaults.per_chat_per_second) == (30, 1)
+    assert defaults.group_per_minute == 20
+    assert not defaults.paid_broadcast
+    chosen = SendLimits.from_settings(
+        Settings(
+            _env_file=None, RATE_GLOBAL_PER_SECOND=25, RATE_PER_CHAT_PER_SECOND=0.5,
+            PAID_BROADCAST=True,
+        )
+    )  # fmt: skip
+    assert (chosen.global_per_second, chosen.per_chat_per_second) == (25, 0.5)
+    assert chosen.paid_broadcast
+    assert chosen.scaled(10).global_per_second == 250

@@ -48,19 +48,25 @@ def test_telegram_language_code_is_negotiated(
     assert negotiate(language_code) == expected
 
 
-def test_brazilian_portuguese_falls_back_to_portuguese_or_nothing() -> None:
-    # pt-br means Portuguese; until a Portuguese catalog ships, nothing matches.
-    from bot.i18n import available_locales
-
-    assert negotiate("pt-br") == ("pt" if "pt" in available_locales() else None)
-
-
-def test_traditional_chinese_is_not_served_simplified_by_mistake() -> None:
-    from bot.i18n import available_locales
-
-    expected = "zh_Hant" if "zh_Hant" in available_locales() else None
-    assert negotiate("zh-tw") == expected
-    assert negotiate("zh-hant") == expected
+@pytest.mark.parametrize(
+    ("language_code", "expected"),
+    [
+        ("pt-br", "pt"),
+        ("pt-PT", "pt"),
+        ("zh-hant", "zh_Hant"),
+        ("zh-tw", "zh_Hant"),
+        ("zh-hk", "zh_Hant"),
+        ("zh-mo", "zh_Hant"),
+        ("zh-Hant-TW", "zh_Hant"),
+        ("ko-KR", "ko"),
+        ("ja", "ja"),
+        ("es-419", "es"),
+        ("vi", "vi"),
+        ("th-TH", "th"),
+    ],
+)
+def test_regional_variants_reach_the_shipped_language(language_code: str, expected: str) -> None:
+    assert negotiate(language_code) == expected
 
 
 @pytest.mark.parametrize(

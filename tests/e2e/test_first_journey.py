@@ -246,3 +246,17 @@ async def test_database_outage_is_apologised_for_in_the_telegram_language(
     assert texts(calls) == [
         "Извините, у меня что-то пошло не так. Пожалуйста, попробуйте ещё раз через минуту."
     ]
+
+
+async def test_keyboards_run_right_to_left_for_rtl_readers(bot: BotHarness) -> None:
+    async def second_row(language_code: str, user_id: int) -> list[str]:
+        user = bot.user(language_code, user_id=user_id)
+        [menu] = bot_messages(await bot.send(user.text("/start")))
+        calls = await bot.send(user.press(menu.result, "menu:help"))
+        back = await bot.send(user.press(calls[-1].result, "menu:home"))
+        markup = back[-1].params["reply_markup"]["inline_keyboard"]
+        return [button["callback_data"] for button in markup[1]]
+
+    assert await second_row("en", 9101) == ["menu:guides", "menu:help"]
+    for index, rtl in enumerate(("ar", "fa", "ur")):
+        assert await second_row(rtl, 9110 + index) == ["menu:help", "menu:guides"], rtl

@@ -15,6 +15,7 @@ from importlib import import_module
 from pathlib import Path
 
 from babel import Locale
+from babel.core import get_global
 from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -139,18 +140,15 @@ def font_files() -> FontFiles:
 
 # Scripts the bundled fonts render; a reader's language in another script is left out.
 _RENDERABLE = frozenset({"Latn", "Cyrl", "Grek", "Arab", "Hans", "Hant", "Jpan", "Kore"})
-_LIKELY_SCRIPTS = {
-    "ar": "Arab",
-    "fa": "Arab",
-    "ur": "Arab",
-    "ru": "Cyrl",
-    "uk": "Cyrl",
-    "kk": "Cyrl",
-    "mn": "Cyrl",
-    "ja": "Jpan",
-    "ko": "Kore",
-    "zh": "Hans",
-}
+
+
+def _script(locale: Locale) -> str:
+    """The script a language is written in (CLDR's likely subtags: th → Thai, hi → Deva)."""
+    if locale.script:
+        return locale.script
+    likely = get_global("likely_subtags").get(locale.language, "")
+    parts = str(likely).split("_")
+    return parts[1] if len(parts) > 2 else "Latn"
 
 
 def third_language(locale: str) -> str | None:
@@ -158,8 +156,7 @@ def third_language(locale: str) -> str | None:
     loc = babel_locale(locale)
     if loc.language in ("zh", "en"):
         return None
-    script = loc.script or _LIKELY_SCRIPTS.get(loc.language, "Latn")
-    return locale if script in _RENDERABLE else None
+    return locale if _script(loc) in _RENDERABLE else None
 
 
 def _country(code: str, locale: Locale) -> str:

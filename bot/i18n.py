@@ -102,6 +102,18 @@ def N_(message: str) -> str:
     return message
 
 
+# Languages that capitalise every noun: a label inserted mid-sentence keeps its capital.
+_NOUNS_CAPITALISED = frozenset({"de", "lb"})
+
+
+def mid_sentence(label: str) -> str:
+    """A translated label as it reads inside a sentence ("Extension" → "extension"), except
+    in languages that capitalise nouns (German "Verlängerung" stays)."""
+    if babel_locale(_current.get()).language in _NOUNS_CAPITALISED:
+        return label
+    return label[:1].lower() + label[1:]
+
+
 def is_rtl(locale: str | None = None) -> bool:
     """Whether the locale is written right to left."""
     return babel_locale(locale or _current.get()).character_order == "right-to-left"

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from bot.deadlines import residence_permit_due
-from bot.i18n import _, directional, format_day, isolate, use_locale
+from bot.i18n import _, directional, format_day, isolate, mid_sentence, use_locale
 from bot.permits import APPLICATION_KIND_LABELS, APPLICATION_STATUS_LABELS, CARD_LABELS
 from storage.models import ApplicationKind, ApplicationStatus, CardState
 
@@ -26,7 +26,7 @@ def _day(params: dict[str, Any], key: str) -> str:
 
 def _application(params: dict[str, Any]) -> dict[str, str]:
     return {
-        "kind": _(APPLICATION_KIND_LABELS[ApplicationKind(params["kind"])]).lower(),
+        "kind": mid_sentence(_(APPLICATION_KIND_LABELS[ApplicationKind(params["kind"])])),
         "reference": isolate(params["reference_no"]),
     }
 

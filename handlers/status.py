@@ -9,7 +9,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.app import BotContext
 from bot.deadlines import ExtensionWindow
-from bot.i18n import _, format_day, format_moment, isolate, ngettext
+from bot.i18n import _, format_day, format_moment, isolate, mid_sentence, ngettext
 from bot.permits import (
     APPLICATION_KIND_LABELS,
     APPLICATION_STATUS_LABELS,
@@ -91,7 +91,7 @@ def deadline_lines(overview: PermitOverview) -> list[str]:
                     "Your {kind} application {reference} needs more documents: {note} Upload "
                     "them in the Service System; pre-review takes about 5 working days."
                 ).format(
-                    kind=_(APPLICATION_KIND_LABELS[application.kind]).lower(),
+                    kind=mid_sentence(_(APPLICATION_KIND_LABELS[application.kind])),
                     reference=isolate(application.reference_no),
                     note=application.latest_note or "",
                 )
@@ -99,7 +99,7 @@ def deadline_lines(overview: PermitOverview) -> list[str]:
         elif application.is_open:
             lines.append(
                 _("Your {kind} application {reference} is {status}.").format(
-                    kind=_(APPLICATION_KIND_LABELS[application.kind]).lower(),
+                    kind=mid_sentence(_(APPLICATION_KIND_LABELS[application.kind])),
                     reference=isolate(application.reference_no),
                     status=_(APPLICATION_STATUS_LABELS[application.status]),
                 )

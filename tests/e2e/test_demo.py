@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tests.test_cli import cli
@@ -26,14 +27,17 @@ def test_demo_shows_seeded_identities_to_link_with(tmp_path: Path) -> None:
 
 
 def test_typing_a_number_presses_that_button(tmp_path: Path) -> None:
-    result = cli(tmp_path, "demo", "--lang", "ru", stdin="/start\n4\n3\n")
+    result = cli(tmp_path, "demo", "--lang", "ru", stdin="/start\n4\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "you › [4] 🌐 Язык" in out
     assert "bot › (edited) Выберите язык:" in out
-    # The language list is ordered en, ar, ru, zh_Hans: button 3 is Русский (already ticked).
-    assert "✓ Русский" in out
-    assert "(notice) Язык изменён." in out
+    # The list opens on the page holding the current language, ticked.
+    picker = out.split("Выберите язык:", 1)[1]
+    number = re.search(r"\[(\d+)\] ✓ Русский", picker)
+    assert number is not None, picker
+    chosen = cli(tmp_path, "demo", "--lang", "ru", stdin=f"/start\n4\n{number.group(1)}\n")
+    assert "(notice) Язык изменён." in chosen.stdout
 
 
 def test_demo_language_option_sets_the_user_language(tmp_path: Path) -> None:

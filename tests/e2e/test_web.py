@@ -122,7 +122,8 @@ async def test_cancellation_shows_at_once(web: tuple[Client, BotHarness]) -> Non
     [
         ("zh-CN,zh;q=0.9,en;q=0.8", "", "有效", "ltr"),
         ("ar-EG", "", "صالح", "rtl"),
-        ("fr-FR, ru;q=0.5", "", "ДЕЙСТВИТЕЛЬНО", "ltr"),
+        ("sw-KE, ru;q=0.5", "", "ДЕЙСТВИТЕЛЬНО", "ltr"),
+        ("fa-IR", "", '<html lang="fa"', "rtl"),
         ("zh-CN", "?lang=en", ">VALID<", "ltr"),
     ],
 )

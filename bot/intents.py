@@ -42,6 +42,8 @@ CONFIDENT = 0.3
 CLEAR_MARGIN = 0.1
 GUESS = 0.25
 GUESSES = 3
+# Fewer letters or digits than this are not a question (a stray "я" or "?").
+MIN_CHARS = 2
 
 _N_GRAMS = (2, 3, 4)
 # How much an intent's nearest, second and third nearest examples count.
@@ -237,8 +239,8 @@ class IntentIndex:
         for example, vector in zip(self.examples, vectors, strict=True):
             per_intent[example.intent].update(vector)
         intent_frequency: Counter[str] = Counter()
-        for found in per_intent.values():
-            intent_frequency.update(found)
+        for shared in per_intent.values():
+            intent_frequency.update(shared)
         count = len(per_intent)
         self.idf = {
             feature: math.log((count + 1) / (frequency + 1)) + 1.0
@@ -259,10 +261,10 @@ class IntentIndex:
         norm = math.sqrt(sum(weight * weight for weight in weights.values())) or 1.0
         return {feature: weight / norm for feature, weight in weights.items()}
 
-    def similarities(self, text: str) -> dict[int, float]:
-        """Cosine similarity of `text` to every example that shares a feature with it."""
+    def similarities(self, normalized: str) -> dict[int, float]:
+        """Cosine similarity of a normalized text to every example sharing a feature with it."""
         scores: dict[int, float] = defaultdict(float)
-        for feature, weight in self._weights(features(normalize(text))).items():
+        for feature, weight in self._weights(features(normalized)).items():
             for number, example_weight in self.postings.get(feature, ()):
                 scores[number] += weight * example_weight
         return scores
@@ -274,8 +276,11 @@ class IntentIndex:
         message close to several examples of one intent is more surely that intent.
         """
         own = {language for language in languages if language}
+        normalized = normalize(text[:MAX_MATCHED_CHARS])
+        if len(normalized.replace(" ", "")) < MIN_CHARS:
+            return Match((), None)  # "я", "?", "9": nothing to understand
         nearest: dict[Intent, list[tuple[float, Example]]] = defaultdict(list)
-        for number, similarity in self.similarities(text[:MAX_MATCHED_CHARS]).items():
+        for number, similarity in self.similarities(normalized).items():
             example = self.examples[number]
             if example.language in own:
                 similarity *= 1.0 + OWN_LANGUAGE_BONUS

@@ -314,7 +314,7 @@ KNOWLEDGE: tuple[Entry, ...] = (
         Intent.SOCIAL,
         N_("What else can I do with my social security card?"),
         N_(
-            "Local human resources and social security departments offer \"one-card\" "
+            'Local human resources and social security departments offer "one-card" '
             "services such as business information inquiries and benefit collection, with the "
             "physical or the electronic card. What is offered varies by city."
         ),

@@ -133,6 +133,7 @@ class Match:
 
     guesses: tuple[Guess, ...]  # best first, one per intent, at most `GUESSES`
     entry_id: str | None  # the knowledge-base entry that answers it, when one does
+    confident: bool = False  # sure enough to act: a good score, clearly ahead of the next
 
     @property
     def best(self) -> Guess | None:
@@ -150,14 +151,6 @@ class Match:
         best = self.best
         return best.intent if best is not None and best.score >= GUESS else None
 
-    @property
-    def confident(self) -> bool:
-        """Sure enough to act: a good score, clearly ahead of the second intent."""
-        if self.score < CONFIDENT:
-            return False
-        runner_up = self.guesses[1].score if len(self.guesses) > 1 else 0.0
-        return self.score - runner_up >= CLEAR_MARGIN
-
 
 def language_of(code: str | None) -> str | None:
     """The phrase-file name for a locale or IETF tag (`zh-CN` → `zh_Hans`, `pt-BR` → `pt`)."""
@@ -171,14 +164,14 @@ def language_of(code: str | None) -> str | None:
     return "zh_Hant" if rest & {"hant", "tw", "hk", "mo"} else "zh_Hans"
 
 
-def phrase_languages() -> list[str]:
+def phrase_languages(directory: Path = PHRASES_DIR) -> list[str]:
     """The languages that have a phrase file."""
-    return sorted(path.stem for path in PHRASES_DIR.glob("*.json"))
+    return sorted(path.stem for path in directory.glob("*.json"))
 
 
-def read_phrases(language: str) -> dict[str, list[str]]:
+def read_phrases(language: str, directory: Path = PHRASES_DIR) -> dict[str, list[str]]:
     """One language's phrase file: intent or entry id → example phrases."""
-    path = PHRASES_DIR / f"{language}.json"
+    path = directory / f"{language}.json"
     raw = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected an object of id → list of phrases")
@@ -205,16 +198,12 @@ def _catalog_questions(language: str) -> Iterator[Example]:
             yield Example(entry.intent, entry.id, language, text)
 
 
-def load_examples(directory: Path | None = None) -> list[Example]:
+def load_examples(directory: Path = PHRASES_DIR) -> list[Example]:
     """Every example phrase of every language, with the knowledge base's own questions."""
     examples: list[Example] = []
-    languages = (
-        phrase_languages()
-        if directory is None
-        else sorted(path.stem for path in directory.glob("*.json"))
-    )
+    languages = phrase_languages(directory)
     for language in languages:
-        for key, phrases in read_phrases(language).items():
+        for key, phrases in read_phrases(language, directory).items():
             intent, entry_id = _meaning(key)
             examples += [Example(intent, entry_id, language, phrase) for phrase in phrases]
     for language in {SOURCE_LANGUAGE, *languages}:
@@ -298,7 +287,15 @@ class IntentIndex:
             Guess(intent, round(min(score, 1.0), 3)) for score, intent, _ in scored[:GUESSES]
         )
         entry_id = scored[0][2].entry_id if scored else None
-        return Match(guesses, entry_id)
+        return Match(guesses, entry_id, self._confident([score for score, _, _ in scored]))
+
+    @staticmethod
+    def _confident(scores: list[float]) -> bool:
+        """A good best score, clearly ahead of the next (compared before display capping)."""
+        if not scores or scores[0] < CONFIDENT:
+            return False
+        runner_up = scores[1] if len(scores) > 1 else 0.0
+        return scores[0] - runner_up >= CLEAR_MARGIN
 
 
 @cache

@@ -13,7 +13,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from bot.app import BotContext
 from bot.i18n import N_, _, current_locale
-from bot.intents import Match, understand
+from bot.intents import GUESS, Match, understand
 from bot.knowledge import Entry, Intent, entries_by_id
 from bot.questions import remember_question
 from handlers import document, guides, language, leaving, link, qr, settings, social, status
@@ -64,6 +64,7 @@ GUIDES = {
     Intent.GUIDE_ECARD: Guide.ECARD,
 }
 DEFAULT_DEADLINE_ENTRY = "kb.extension.when"
+RELATED_SHARE = 0.5
 
 
 def intent_button(intent: Intent) -> InlineKeyboardButton:
@@ -129,8 +130,10 @@ async def unsure(update: Update, match: Match) -> None:
 
 
 async def answer_entry(update: Update, entry: Entry, match: Match) -> None:
-    """A knowledge-base answer, then the closest journeys as buttons."""
-    intents = [guess.intent for guess in match.guesses]
+    """A knowledge-base answer, then the closest journeys as buttons (those that matched at
+    least half as well as the best: the rest would be noise under a sure answer)."""
+    floor = max(GUESS, match.score * RELATED_SHARE)
+    intents = [guess.intent for guess in match.guesses if guess.score >= floor]
     await show(update, entry_text(entry), guess_keyboard(intents, with_support=False))
 
 

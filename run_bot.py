@@ -1,4 +1,4 @@
-"""Work Permit Assistant's one command line: run, demo, migrate, seed, import and remind."""
+"""Work Permit Assistant's one command line: run, demo, migrate, seed, import, remind, intent..."""
 
 from __future__ import annotations
 
@@ -364,6 +364,18 @@ def command_remind(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def command_intent(settings: Settings, args: argparse.Namespace) -> int:
+    """Print what the bot understands a typed message as: `<intent> <score>`, then the
+    knowledge-base entry that answers it, if one does."""
+    from bot.intents import understand
+
+    match = understand(args.text, args.lang)
+    print(f"{match.intent.value if match.intent else 'unknown'} {match.score:.3f}")
+    if match.confident and match.entry_id is not None:  # the bot answers with this entry
+        print(match.entry_id)
+    return 0
+
+
 def _iso_day(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -502,6 +514,18 @@ def build_parser() -> argparse.ArgumentParser:
         "Translations: extract the messages, update every catalog, or check them all.",
     )
     i18n.add_argument("action", choices=["extract", "update", "check"])
+    intent = add(
+        "intent",
+        command_intent,
+        "Show how the bot understands a typed message: `<intent> <score>` on the first "
+        "line (or `unknown`), and the knowledge-base entry that answers it on the second.",
+    )
+    intent.add_argument(
+        "--lang",
+        default="en",
+        help="the reader's language (locale or Telegram language_code; default: en)",
+    )
+    intent.add_argument("text", help="the message, quoted")
     importer = add("import", command_import, "Import permit records from a UTF-8 CSV file.")
     importer.add_argument("file", type=Path, metavar="FILE.csv", help="the CSV file")
     importer.add_argument(

@@ -18,6 +18,7 @@ from bot.dispatcher import OutboxDispatcher, RetryLater, Send, TransientFailure,
 from bot.employers import EmployerLinking
 from bot.events import EventProcessor
 from bot.i18n import N_, _, available_locales, use_locale
+from bot.intents import intent_index
 from bot.linking import LinkingService
 from bot.metrics import Metrics
 from bot.permit_card import CardService
@@ -178,6 +179,8 @@ def build_application(
     services.employers = EmployerLinking(db, settings.EMPLOYER_INVITE_DAYS)
     services.workforce = WorkforceService(db, today)
     register_handlers(application)
+    # Built now, once per process, so no update waits (and blocks the loop) while it builds.
+    intent_index()
     return application
 
 

@@ -20,6 +20,7 @@ def register_handlers(application: BotApplication) -> None:
         employers,
         errors,
         fallback,
+        free_text,
         guides,
         language,
         leaving,
@@ -55,7 +56,8 @@ def register_handlers(application: BotApplication) -> None:
         leaving,
     )
     employer_side = (employers,)  # HR people's chats and HR groups linked to an employer
-    for journey in (*journeys, *employer_side, fallback):
+    # Free text comes after every journey that reads typed answers to its steps.
+    for journey in (*journeys, *employer_side, free_text, fallback):
         application.add_handlers(journey.handlers())
     # The last group observes each update's handling time.
     application.add_handler(TypeHandler(Update, finish_update), group=100)

@@ -1,4 +1,6 @@
-"""What the bot says to anything no journey handled: a short hint and the menu."""
+"""What the bot says to anything no journey handled: a short hint and the menu.
+
+Free text is understood by `handlers.free_text`, registered just before these."""
 
 from __future__ import annotations
 
@@ -20,15 +22,6 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     command = message.text.split(maxsplit=1)[0][:_SHOWN_COMMAND_LENGTH]
     text = _("I don't know the command {command}. Send /help to see what I can do.")
     await show(update, text.format(command=command), main_menu())
-
-
-async def unknown_text(update: Update, context: BotContext) -> None:
-    """Free text the bot cannot act on yet."""
-    await show(
-        update,
-        _("Sorry, I didn't understand that. Please choose from the menu or send /help."),
-        main_menu(),
-    )
 
 
 async def unsupported_message(update: Update, context: BotContext) -> None:
@@ -54,7 +47,6 @@ def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     private = filters.ChatType.PRIVATE
     return [
         MessageHandler(private & filters.COMMAND, unknown_command),
-        MessageHandler(private & filters.TEXT, unknown_text),
         MessageHandler(
             private & ~filters.StatusUpdate.ALL & ~filters.TEXT & ~filters.COMMAND,
             unsupported_message,

@@ -113,10 +113,14 @@ async def guides(update: Update, context: BotContext) -> None:
 
 
 async def guide(update: Update, context: BotContext) -> None:
-    """One guide, personalised when the account is linked."""
+    """One guide, from its button."""
     chosen = await pressed_choice(update, GUIDE_PREFIX, Guide)
-    if chosen is None:
-        return
+    if chosen is not None:
+        await show_guide(update, context, chosen)
+
+
+async def show_guide(update: Update, context: BotContext, chosen: Guide) -> None:
+    """One guide, personalised when the account is linked."""
     current = visitor()
     overview = None
     if current is not None and current.permit_id is not None:

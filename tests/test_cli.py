@@ -81,7 +81,8 @@ async def stop(process: asyncio.subprocess.Process) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "command", ["run", "demo", "migrate", "seed", "import", "remind", "dispatch", "employer"]
+    "command",
+    ["run", "demo", "migrate", "seed", "import", "remind", "dispatch", "employer", "intent"],
 )
 def test_every_command_has_help(tmp_path: Path, command: str) -> None:
     result = cli(tmp_path, command, "--help")
@@ -358,3 +359,20 @@ def test_remind_refuses_a_malformed_date(tmp_path: Path) -> None:
     result = cli(tmp_path, "remind", "--date", "27.11.2026")
     assert result.returncode == 2
     assert "'27.11.2026' is not a date in the form YYYY-MM-DD" in result.stderr
+
+
+def test_intent_prints_the_intent_its_score_and_the_answering_entry(tmp_path: Path) -> None:
+    answered = cli(tmp_path, "intent", "--lang", "en", "How long is the Notification Letter valid?")
+    assert answered.returncode == 0, answered.stderr
+    first, second = answered.stdout.splitlines()
+    intent, score = first.split()
+    assert intent == "guide_z_visa"
+    assert 0.0 <= float(score) <= 1.0
+    assert second == "kb.letter.validity"
+    journey = cli(tmp_path, "intent", "--lang", "ru", "когда заканчивается мое разрешение?")
+    assert journey.stdout.splitlines()[0].split()[0] == "deadline"
+    spaceless = cli(tmp_path, "intent", "--lang", "zh-CN", "我的社保卡在哪里领")
+    assert spaceless.stdout.split()[0] == "social"
+    noise = cli(tmp_path, "intent", "zxqv plorb")
+    [line] = noise.stdout.splitlines()
+    assert line.split()[0] == "unknown"

@@ -47,6 +47,7 @@ from bot.permits import (
     APPLICATION_STATUS_LABELS,
     PERMIT_STATUS_LABELS,
 )
+from bot.questions import last_question
 from handlers.conversation import visitor
 from handlers.menu import MenuAction, main_menu, show
 from storage.models import TicketState, utcnow
@@ -487,6 +488,10 @@ async def _card(context: BotContext, ticket: TicketView, name: str) -> str:
             ]
         lines.append("Open applications:" if open_applications else "Open applications: none")
         lines += open_applications
+    question = await last_question(context.bot_data.db, ticket.telegram_user_id)
+    if question is not None:
+        text, intent = question
+        lines.append(f"Last question typed ({intent or 'not understood'}): «{text}»")
     if recent:
         lines.append("Recent activity:")
         lines += [f"  {at:%Y-%m-%d %H:%M} UTC · {action}" for at, action in recent]

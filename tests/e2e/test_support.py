@@ -90,6 +90,14 @@ async def test_a_ticket_opens_a_topic_with_a_card_and_is_shown_again_not_duplica
     assert texts(again)[0].startswith("🙋 Your request #1 is still open.")
 
 
+async def test_the_card_says_which_question_led_to_the_ticket(desk: Desk) -> None:
+    await desk.bot.send(desk.worker.text("my employer forgot to cancel my old permit, help"))
+    calls, _topic = await desk.open()
+    [card] = [c for c in desk.to_chat(calls, STAFF) if c.method == "sendMessage"]
+    assert "Last question typed (" in card.result["text"]
+    assert "«my employer forgot to cancel my old permit, help»" in card.result["text"]
+
+
 async def test_the_card_shows_a_masked_permit_summary_and_no_identifiers(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, SUPPORT_CHAT_ID=STAFF)
     api = InProcessBotAPI()

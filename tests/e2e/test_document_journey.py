@@ -134,3 +134,28 @@ def test_font_files_are_read_once_per_process(monkeypatch: pytest.MonkeyPatch) -
         texts_seen.append(pdf_text(pdf))
     assert not [path for path in reads if path.suffix in (".ttf", ".otf")]
     assert all("外国人工作许可信息" in text and "测试" in text for text in texts_seen)
+
+
+@pytest.mark.parametrize(
+    ("locale", "third"),
+    [("de", "de"), ("uk", "uk"), ("ko", "ko"), ("fa", "fa"), ("vi", "vi"), ("zh_Hant", None),
+     ("th", None), ("hi", None), ("my", None), ("km", None), ("bn", None)],
+)  # fmt: skip
+def test_the_reader_s_language_is_added_only_where_a_bundled_font_has_its_script(
+    locale: str, third: str | None
+) -> None:
+    from bot.documents import third_language
+
+    assert third_language(locale) == third
+
+
+async def test_a_thai_reader_gets_chinese_and_english_without_missing_glyphs(
+    seeded: BotHarness,
+) -> None:
+    await linked(seeded, PEOPLE["Anna Müller"])
+    calls = await seeded.send(seeded.user("th").text("/document"))
+    [sent] = [call for call in calls if call.method == "sendDocument"]
+    text = pdf_text(sent.files["document"][1])
+    assert "工作许可证号" in text
+    assert "Workpermitnumber" in text
+    assert not any("\u0e00" <= char <= "\u0e7f" for char in text)  # no Thai without a font

@@ -34,6 +34,8 @@ SOURCE_FOLDERS = ("bot", "handlers", "storage")
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?:[!:][^}]*)?\}")
 MESSAGE_LIMIT = 4096
+DESCRIPTION_LIMIT = 512  # setMyDescription
+SHORT_DESCRIPTION_LIMIT = 120  # setMyShortDescription
 PRODUCT_NAME = "Work Permit Assistant"
 COMMAND_DESCRIPTION_LIMIT = 256
 
@@ -134,7 +136,7 @@ def check_catalog(locale: str, template_ids: set[str]) -> Iterator[Problem]:
     terms = glossary()
     english_terms = _english_terms(terms)
     seen: set[str] = set()
-    command_ids = _command_descriptions()
+    limits = _special_limits()
     for message in catalog:
         if not message.id:
             continue
@@ -148,7 +150,7 @@ def check_catalog(locale: str, template_ids: set[str]) -> Iterator[Problem]:
         if not isinstance(message.id, str) and len(strings) != forms:
             yield Problem(locale, key, f"{len(strings)} plural forms, {forms} expected")
         expected = set(PLACEHOLDER.findall(key))
-        limit = COMMAND_DESCRIPTION_LIMIT if key in command_ids else MESSAGE_LIMIT
+        limit = limits.get(key, MESSAGE_LIMIT)
         for string in strings:
             if not string:
                 yield Problem(locale, key, "untranslated")
@@ -199,10 +201,14 @@ def _msgfmt(locale: str) -> Iterator[Problem]:
         yield Problem(locale, "", "msgfmt --check: " + result.stderr.strip()[:300])
 
 
-def _command_descriptions() -> set[str]:
+def _special_limits() -> dict[str, int]:
+    """Messages Telegram holds to a shorter limit than a chat message."""
     from bot.app import COMMANDS, DESCRIPTION, SHORT_DESCRIPTION
 
-    return {spec.description for spec in COMMANDS} | {DESCRIPTION, SHORT_DESCRIPTION}
+    limits = {spec.description: COMMAND_DESCRIPTION_LIMIT for spec in COMMANDS}
+    limits[DESCRIPTION] = DESCRIPTION_LIMIT
+    limits[SHORT_DESCRIPTION] = SHORT_DESCRIPTION_LIMIT
+    return limits
 
 
 def check() -> list[Problem]:

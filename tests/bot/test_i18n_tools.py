@@ -112,3 +112,15 @@ def test_the_source_language_needs_no_catalog() -> None:
     assert available_locales()[0] == "en"
     with use_locale("en"):
         assert _("Choose your language:") == "Choose your language:"
+
+
+def test_a_short_description_over_telegram_s_limit_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.app import SHORT_DESCRIPTION
+
+    def damage(catalog):  # type: ignore[no-untyped-def]
+        catalog[SHORT_DESCRIPTION].string = "Это очень длинное описание. " * 5  # 140 chars
+
+    problems = _problems(monkeypatch, "ru", _broken_copy(tmp_path, "ru", damage))
+    assert "longer than Telegram's 120 characters" in problems

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from bot.inprocess_bot_api import ChatUser
 from storage.models import AuditEntry, ConversationState
+from storage.repositories import ConversationRepository
 from storage.seed import SeedIdentity, demo_identities
 from tests.conftest import BotHarness, buttons, texts
 
@@ -119,7 +120,10 @@ async def test_another_command_abandons_the_journey(seeded: BotHarness) -> None:
     await seeded.send(user.text("/link"))
     await seeded.send(user.text("/help"))
     [answer] = texts(await seeded.send(user.text(ANNA.full_name)))
-    assert answer.startswith("Sorry, I didn't understand that.")
+    # The name is free text now, not the answer to step 1: the journey did not go on.
+    assert not answer.startswith("Step 2 of 4")
+    async with seeded.db.session() as session:
+        assert await ConversationRepository(session).get(user.user_id, user.user_id) is None
 
 
 async def test_the_journey_continues_on_another_replica(seeded: BotHarness) -> None:

@@ -4,6 +4,7 @@ person to talk to. Never silence."""
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 from collections.abc import Awaitable, Callable
@@ -242,7 +243,10 @@ async def free_text(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if message is None or message.text is None:
         return
-    match = understand(message.text, current_locale(), user.language_code if user else None)
+    # CPU work (a few ms for long texts) runs in a worker thread, off the event loop.
+    match = await asyncio.to_thread(
+        understand, message.text, current_locale(), user.language_code if user else None
+    )
     intent = match.intent.value if match.intent is not None else None
     # The person's words go to the database only, never to the log.
     log.info(

@@ -87,6 +87,7 @@ class Desk:
         self.run(self._stack.__aexit__(None, None, None))
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+        self.loop.close()
 
 
 @pytest.fixture(scope="module")

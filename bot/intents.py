@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import unicodedata
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -236,10 +238,17 @@ class IntentIndex:
             for feature, frequency in intent_frequency.items()
         }
         self.unseen_idf = math.log(count + 1) + 1.0
-        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        # Postings as two compact arrays per feature (example numbers, weights): a list of
+        # tuples cost about 100 bytes per posting, these 12.
+        postings: dict[str, tuple[array[int], array[float]]] = {}
         for number, vector in enumerate(vectors):
             for feature, weight in self._weights(vector).items():
-                self.postings[feature].append((number, weight))
+                numbers, weights = postings.get(feature) or postings.setdefault(
+                    sys.intern(feature), (array("i"), array("d"))
+                )
+                numbers.append(number)
+                weights.append(weight)
+        self.postings = postings
 
     def _weights(self, vector: Counter[str]) -> dict[str, float]:
         """Sublinear TF times IDF, scaled to unit length."""
@@ -254,7 +263,10 @@ class IntentIndex:
         """Cosine similarity of a normalized text to every example sharing a feature with it."""
         scores: dict[int, float] = defaultdict(float)
         for feature, weight in self._weights(features(normalized)).items():
-            for number, example_weight in self.postings.get(feature, ()):
+            found = self.postings.get(feature)
+            if found is None:
+                continue
+            for number, example_weight in zip(*found, strict=True):
                 scores[number] += weight * example_weight
         return scores
 

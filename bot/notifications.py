@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from functools import cache
 from typing import Any
 
 from bot.deadlines import residence_permit_due
@@ -105,9 +106,10 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
+@cache
 def _all_renderers() -> dict[str, Callable[[dict[str, Any]], str]]:
     # Employer notices and reminders live beside their features; imported late (they use
-    # this module's helpers).
+    # this module's helpers), merged once per process.
     from bot.employer_notices import RENDERERS as EMPLOYER_RENDERERS
     from bot.reminder_notices import RENDERERS as REMINDER_RENDERERS
 

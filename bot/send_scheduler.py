@@ -178,10 +178,6 @@ class SchedulerStats:
     granted: dict[Lane, int] = field(default_factory=lambda: dict.fromkeys(Lane, 0))
     http_429: int = 0
     lane_pauses: int = 0
-    # The most recent waits per lane, in seconds (bounded: benchmarks read percentiles).
-    waits: dict[Lane, deque[float]] = field(
-        default_factory=lambda: {lane: deque(maxlen=100_000) for lane in Lane}
-    )
 
 
 class SendScheduler(BaseRateLimiter[Lane]):
@@ -371,7 +367,6 @@ class SendScheduler(BaseRateLimiter[Lane]):
         waiter.ready.set_result(None)
         waited = now - waiter.since
         self.stats.granted[waiter.lane] += 1
-        self.stats.waits[waiter.lane].append(waited)
         if self.on_wait is not None:
             self.on_wait(waiter.lane, waited)
         self._grants_since_sweep += 1

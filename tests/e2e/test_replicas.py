@@ -62,7 +62,7 @@ async def round_robin(ports: list[int]) -> AsyncIterator[tuple[str, list[int]]]:
         await session.close()
 
 
-async def _health(port: int) -> None:
+async def _health(port: int, process: asyncio.subprocess.Process) -> None:
     async with aiohttp.ClientSession() as session:
         for _ in range(300):
             try:
@@ -71,20 +71,40 @@ async def _health(port: int) -> None:
                         return
             except aiohttp.ClientError:
                 pass
+            if process.returncode is not None:
+                break  # it exited: say why below
             await asyncio.sleep(0.1)
-    raise AssertionError(f"replica on port {port} did not come up")
+    stderr = await process.stderr.read() if process.stderr and process.returncode else b""
+    raise AssertionError(f"replica on port {port} did not come up: {stderr.decode()[-500:]}")
+
+
+@pytest.fixture
+async def store(postgres_url: str) -> AsyncIterator[Database]:
+    """The PostgreSQL test database, emptied; closed whatever the test does."""
+    db = Database(postgres_url)
+    try:
+        yield db
+    finally:
+        await db.dispose()
 
 
 @pytest.mark.postgres
-async def test_one_conversation_across_two_replicas(postgres_url: str, tmp_path: Path) -> None:
-    db = Database(postgres_url)
+async def test_one_conversation_across_two_replicas(
+    store: Database, postgres_url: str, tmp_path: Path
+) -> None:
+    db = store
     tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     async with db.engine.begin() as connection:
         await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     await seed_demo_records(db, HASH_KEY)
     api = InProcessBotAPI()
     user = ChatUser(api, user_id=5150, language_code="en")
-    ports = [free_port(), free_port()]
+    # Two different ports: free_port() may hand out the same one twice in a row.
+    ports = [free_port()]
+    while len(ports) < 2:
+        candidate = free_port()
+        if candidate not in ports:
+            ports.append(candidate)
     async with serve_bot_api(api, TOKEN) as base_url:
         common = {
             "BOT_TOKEN": TOKEN,
@@ -102,8 +122,8 @@ async def test_one_conversation_across_two_replicas(postgres_url: str, tmp_path:
             folder.mkdir()
             replicas.append(await spawn(folder, "run", "--webhook", WEB_PORT=str(port), **common))
         try:
-            for port in ports:
-                await _health(port)
+            for port, process in zip(ports, replicas, strict=True):
+                await _health(port, process)
             async with round_robin(ports) as (url, served), aiohttp.ClientSession() as http:
 
                 async def say(update: dict[str, object]) -> ApiCall:
@@ -126,7 +146,8 @@ async def test_one_conversation_across_two_replicas(postgres_url: str, tmp_path:
                 replies = [await say(update) for update in steps]
         finally:
             for process in replicas:
-                await stop(process)
+                if process.returncode is None:
+                    await stop(process)
     texts = [str(reply.result["text"]) for reply in replies]
     assert "Step 1 of 4" in texts[0]
     assert texts[1].startswith("Step 2 of 4")
@@ -139,4 +160,3 @@ async def test_one_conversation_across_two_replicas(postgres_url: str, tmp_path:
             select(TelegramLink).where(TelegramLink.telegram_user_id == 5150)
         )
     assert link is not None
-    await db.dispose()

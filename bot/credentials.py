@@ -12,6 +12,7 @@ import enum
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -119,17 +120,21 @@ class KeyRing:
     def _load(self) -> list[SigningKey]:
         if self._keys is None:
             if not self.path.exists():
-                self._keys = []
-                self.rotate()
-            else:
-                stored = json.loads(self.path.read_text(encoding="ascii"))
-                self._keys = [
-                    SigningKey(
-                        _load_private(entry["private_pem"]),
-                        datetime.fromisoformat(entry["created_at"]),
-                    )
-                    for entry in stored["keys"]
-                ]
+                first = SigningKey(Ed25519PrivateKey.generate(), datetime.now(UTC))
+                try:
+                    self._save([first], create=True)
+                    self._keys = [first]
+                    return self._keys
+                except FileExistsError:
+                    pass  # another process (a replica) created the ring first: use theirs
+            stored = json.loads(self.path.read_text(encoding="ascii"))
+            self._keys = [
+                SigningKey(
+                    _load_private(entry["private_pem"]),
+                    datetime.fromisoformat(entry["created_at"]),
+                )
+                for entry in stored["keys"]
+            ]
         return self._keys
 
     def rotate(self) -> SigningKey:
@@ -140,7 +145,9 @@ class KeyRing:
         self._save(keys)
         return key
 
-    def _save(self, keys: list[SigningKey]) -> None:
+    def _save(self, keys: list[SigningKey], *, create: bool = False) -> None:
+        """Write the ring atomically; with `create`, only if no ring exists yet
+        (FileExistsError otherwise), so processes starting together agree on one ring."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         entries = [
             {
@@ -154,12 +161,21 @@ class KeyRing:
             }
             for key in keys
         ]
-        temporary = self.path.with_suffix(".tmp")
-        # Created 0600 from the start: the private keys are never readable by others.
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            json.dump({"keys": entries}, handle, indent=1)
-        temporary.replace(self.path)
+        # A temporary file of this process's own, created 0600 (mkstemp): the private keys
+        # are never readable by others, and two processes never write the same file.
+        descriptor, name = tempfile.mkstemp(
+            prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent
+        )
+        temporary = Path(name)
+        try:
+            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+                json.dump({"keys": entries}, handle, indent=1)
+            if create:
+                os.link(temporary, self.path)  # fails if the ring appeared meanwhile
+            else:
+                temporary.replace(self.path)
+        finally:
+            temporary.unlink(missing_ok=True)
 
     @property
     def active(self) -> SigningKey:

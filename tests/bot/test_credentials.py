@@ -116,3 +116,17 @@ def test_token_issued_in_the_future_is_rejected(ring: KeyRing) -> None:
     with pytest.raises(TokenRejected) as rejected:
         verify(token, ring.public_key, now=NOW)
     assert rejected.value.problem is TokenProblem.MALFORMED
+
+
+def test_processes_starting_together_share_one_new_ring(tmp_path: Path) -> None:
+    # Replicas sharing SIGNING_KEY_PATH start at the same moment: one ring, one key.
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "shared" / "keys.json"
+    path.parent.mkdir()
+    with ThreadPoolExecutor(8) as pool:
+        kids = set(pool.map(lambda _n: KeyRing(path).active.kid, range(16)))
+    assert len(kids) == 1
+    assert kids == {KeyRing(path).active.kid}
+    assert [entry.name for entry in path.parent.iterdir()] == ["keys.json"]  # no leftovers
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -37,51 +37,83 @@ from bot.inprocess_bot_api import ChatUser, InProcessBotAPI
 from storage.database import Database
 
 TOKEN = "123456789:AAEbenchmarkTokenForLoopbackOnly"  # noqa: S105 - not a secret
+CONCURRENCY = int(
+    os.environ.get("BENCH_CONCURRENCY", "64")
+)  # updates in flight, for both bots (our bot's MAX_CONCURRENT_UPDATES default)
 
 
-def mix(api: InProcessBotAPI, users: list[int], count: int, seed: int) -> list[dict[str, Any]]:
-    """A realistic sequence of updates from linked users."""
+# The mix of update kinds and their shares.
+KINDS = {
+    "status": 0.25,  # /status
+    "qr": 0.10,  # /qr
+    "language": 0.10,  # /language
+    "button": 0.25,  # a menu button: status, help or home
+    "free_text": 0.15,  # a typed question
+    "start": 0.15,  # /start
+}
+
+
+def mix(
+    api: InProcessBotAPI, users: list[int], count: int, seed: int, kinds: dict[str, float]
+) -> list[dict[str, Any]]:
+    """A realistic sequence of updates from linked users, drawn from `kinds` by share."""
     rng = random.Random(seed)
     updates = []
-    shown: dict[int, dict[str, Any]] = {}
+    names, shares = list(kinds), list(kinds.values())
     for _ in range(count):
-        user = ChatUser(api, user_id=rng.choice(users), language_code=rng.choice(["en", "ru"]))
-        roll = rng.random()
-        if roll < 0.25:
+        user_id = rng.choice(users)
+        # Each person's Telegram app has one language: half English, half Russian.
+        user = ChatUser(api, user_id=user_id, language_code=("en", "ru")[user_id % 2])
+        kind = rng.choices(names, shares)[0]
+        if kind == "status":
             update = user.text("/status")
-        elif roll < 0.35:
+        elif kind == "qr":
             update = user.text("/qr")
-        elif roll < 0.45:
+        elif kind == "language":
             update = user.text("/language")
-        elif roll < 0.70 and user.user_id in shown:
-            update = user.press(
-                shown[user.user_id], rng.choice(["menu:status", "menu:help", "menu:home"])
-            )
-        elif roll < 0.85:
+        elif kind == "button":
+            shown = {"message_id": 1, "date": 0, "chat": user.chat, "text": "menu"}
+            update = user.press(shown, rng.choice(["menu:status", "menu:help", "menu:home"]))
+        elif kind == "free_text":
             update = user.text(rng.choice(["when does my permit expire", "qr pls", "hello"]))
         else:
             update = user.text("/start")
-        shown.setdefault(
-            user.user_id,
-            {"message_id": 1, "date": 0, "chat": user.chat, "text": "menu"},
-        )
         updates.append(update)
     return updates
 
 
 async def throughput(app: Any, updates: list[dict[str, Any]]) -> float:
-    """Updates per second through process_update, after a short warm-up."""
-    for update in updates[:50]:
-        await app.process_update(Update.de_json(update, app.bot))
-    started = time.perf_counter()
-    for update in updates[50:]:
-        await app.process_update(Update.de_json(update, app.bot))
-    return (len(updates) - 50) / (time.perf_counter() - started)
+    """Updates per second through the Application's update queue, after a short warm-up.
+
+    The updates are queued as a webhook or polling would queue them; the Application's update
+    processor takes them from there (concurrently across chats, as configured).
+    """
+
+    async def feed(batch: list[dict[str, Any]]) -> None:
+        for update in batch:
+            await app.update_queue.put(Update.de_json(update, app.bot))
+        await app.update_queue.join()
+
+    await app.start()
+    try:
+        await feed(updates[:50])
+        started = time.perf_counter()
+        await feed(updates[50:])
+        return (len(updates) - 50) / (time.perf_counter() - started)
+    finally:
+        await app.stop()
 
 
 async def baseline(count: int) -> float:
     api = InProcessBotAPI()
-    app = Application.builder().token(TOKEN).request(api).get_updates_request(api).build()
+    app = (
+        Application.builder()
+        .token(TOKEN)
+        .request(api)
+        .get_updates_request(api)
+        .concurrent_updates(CONCURRENCY)
+        .build()
+    )
 
     async def echo(update: Update, _context: Any) -> None:
         assert update.effective_message is not None
@@ -94,7 +126,7 @@ async def baseline(count: int) -> float:
         return await throughput(app, updates)
 
 
-async def ours(args: argparse.Namespace, folder: Path) -> float:
+async def ours(args: argparse.Namespace, folder: Path) -> dict[str, float]:
     settings = Settings(
         _env_file=None,
         DATA_DIR=folder,
@@ -103,6 +135,7 @@ async def ours(args: argparse.Namespace, folder: Path) -> float:
         QUIET_HOURS="off",
         RATE_GLOBAL_PER_SECOND=1000,
         RATE_PER_CHAT_PER_SECOND=100,
+        MAX_CONCURRENT_UPDATES=CONCURRENCY,
     )
     db = Database(settings.database_url)
     await db.migrate()
@@ -129,18 +162,25 @@ async def ours(args: argparse.Namespace, folder: Path) -> float:
             ).all()
         )
     users = sorted(linked_ids) or users
-    updates = mix(api, users, args.updates, seed=7)
+    rates = {}
     async with app:
-        rate = await throughput(app, updates)
+        rates["mix"] = await throughput(app, mix(api, users, args.updates, 7, KINDS))
+        if args.by_kind:
+            for kind in KINDS:
+                updates = mix(api, users, max(args.updates // 4, 100), 11, {kind: 1.0})
+                rates[kind] = await throughput(app, updates)
     await db.dispose()
-    return rate
+    return rates
 
 
 async def main(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-updates-"))
     base = await baseline(args.updates)
     print(f"(a) bare PTB echo bot: {base:,.0f} updates/s")
-    ours_rate = await ours(args, folder)
+    rates = await ours(args, folder)
+    ours_rate = rates.pop("mix")
+    for kind, rate in rates.items():
+        print(f"    only {kind}: {rate:,.0f} updates/s")
     print(f"(b) our bot, mixed updates of linked users: {ours_rate:,.0f} updates/s")
     print(f"RESULT updates_per_s={ours_rate:.0f} baseline_per_s={base:.0f} "
           f"ratio={ours_rate / base:.3f}")  # fmt: skip
@@ -150,4 +190,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--permits", type=int, default=1_000_000, help="store size (1,000,000)")
     parser.add_argument("--updates", type=int, default=3000, help="updates per run (3,000)")
+    parser.add_argument(
+        "--by-kind", action="store_true", help="also measure each kind of update on its own"
+    )
     asyncio.run(main(parser.parse_args()))

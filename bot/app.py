@@ -24,6 +24,7 @@ from bot.metrics import Metrics
 from bot.permit_card import CardService
 from bot.permits import PermitService
 from bot.send_scheduler import Lane, SendLimits, SendScheduler
+from bot.update_order import ChatOrderedUpdateProcessor
 from bot.verification import PermitVerifier
 from bot.verification_codes import CodeIssuer
 from bot.web import Webhook, WebServices
@@ -146,6 +147,7 @@ def build_application(
         .context_types(context_types)
         .post_init(register_commands)
         .rate_limiter(scheduler)
+        .concurrent_updates(ChatOrderedUpdateProcessor(settings.MAX_CONCURRENT_UPDATES))
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)

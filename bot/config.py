@@ -54,6 +54,7 @@ EXPECTED: dict[str, str] = {
     "REMINDER_SCAN_TIME": "a local time like 07:00",
     "EMPLOYER_INVITE_DAYS": "a number of days from 1 to 90",
     "DISPATCH_LEASE_SECONDS": "a number of seconds from 5 to 3600",
+    "MAX_CONCURRENT_UPDATES": "a number of updates from 1 to 1024",
     "SUPPORT_CHAT_ID": "the numeric id of the staff supergroup, like -1001234567890",
     "SUPPORT_HOURS": "days and hours like Mon-Fri 09:00-18:00",
     "ADMIN_USER_IDS": "comma-separated numeric Telegram user ids",
@@ -99,6 +100,7 @@ class Settings(BaseSettings):
     REMINDER_SCAN_TIME: str = "07:00"
     EMPLOYER_INVITE_DAYS: int = Field(default=7, ge=1, le=90)
     DISPATCH_LEASE_SECONDS: int = Field(default=120, ge=5, le=3600)
+    MAX_CONCURRENT_UPDATES: int = Field(default=64, ge=1, le=1024)
     SUPPORT_CHAT_ID: int | None = None
     SUPPORT_HOURS: str = "Mon-Fri 09:00-18:00"
     ADMIN_USER_IDS: str = ""

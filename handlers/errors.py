@@ -15,7 +15,8 @@ log = logging.getLogger("bot.errors")
 
 def update_kind(update: Update) -> str:
     """Which kind of update this is (message, callback_query, ...), for logs and metrics."""
-    return next(iter(update.to_dict().keys() - {"update_id"}), "unknown")
+    kinds = (str(kind) for kind in Update.ALL_TYPES if getattr(update, str(kind), None))
+    return next(kinds, "unknown")
 
 
 async def report_failure(update: object, error: BaseException | None) -> None:

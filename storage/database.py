@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
@@ -20,7 +20,14 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.cache import CommitCache, SharedEpoch, watch
+
+if TYPE_CHECKING:
+    from storage.repositories import Arrival
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+CACHE_SIZE = 10_000  # entries per read cache
+ARRIVAL_TABLES = ("telegram_users", "telegram_links", "conversation_states", "support_tickets")
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -45,15 +52,39 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """One engine and its session factory; open with `connect`, close with `dispose`."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, cache_size: int = CACHE_SIZE) -> None:
+        """`cache_size`: entries per read cache (see storage/cache.py); 0 turns them off.
+
+        The caches are only used on SQLite: PostgreSQL replicas may run on other machines,
+        where a commit here could not reach their caches.
+        """
         self.url = make_url(url)
-        if self.url.get_backend_name() == "sqlite" and self.url.database:
-            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        named = self.url.database not in (None, "", ":memory:")
+        file = self.url.database if self.is_sqlite and named else None
+        if file:
+            Path(file).parent.mkdir(parents=True, exist_ok=True)
         # hide_parameters: SQL errors must not carry personal values into logs.
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, hide_parameters=True)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        size = cache_size if self.is_sqlite else 0
+        # What every update reads about its sender (storage.repositories.ArrivalRepository);
+        # users' settings and reachability are not part of it.
+        self.arrivals: CommitCache[Arrival] = CommitCache(
+            "arrivals",
+            ARRIVAL_TABLES,
+            size,
+            ignore={"telegram_users": {"settings", "unreachable", "first_seen"}},
+        )
+        caches: list[CommitCache[Any]] = [self.arrivals]
+        self.epoch = SharedEpoch(Path(f"{file}.epoch")) if size and file else None
+        if self.epoch is not None:
+            self.epoch.caches = caches
+            for cache in caches:
+                cache.epoch = self.epoch
+        if size:
+            watch(self.engine.sync_engine, caches)
 
     @property
     def is_sqlite(self) -> bool:
@@ -94,3 +125,7 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        for cache in (self.arrivals,):
+            cache.invalidate(None)
+        if self.epoch is not None:
+            self.epoch.close()

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import BigInteger, and_, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
+from storage.cache import KEYS_OPTION
 from storage.models import (
     Application,
     AuditEntry,
@@ -61,26 +62,10 @@ class UserRepository:
         return None if row is None else UserProfile(row.id, row.locale, row.language_code)
 
     async def seen(self, user_id: int, language_code: str | None) -> UserProfile:
-        """Record that the user wrote now (creating them on first contact).
-
-        `last_seen` is only rewritten when it is older than `SEEN_RESOLUTION`, so a user
-        chatting away costs one read per update, not one write.
-        """
-        row = await self.session.get(TelegramUser, user_id)
-        now = utcnow()
-        if row is None:
-            row = TelegramUser(
-                id=user_id, language_code=language_code, settings={}, first_seen=now, last_seen=now
-            )
-            self.session.add(row)
-            await self.session.flush()
-        elif (language_code and row.language_code != language_code) or (
-            now - row.last_seen >= SEEN_RESOLUTION
-        ):
-            row.last_seen = now
-            row.language_code = language_code or row.language_code
-            await self.session.flush()
-        return UserProfile(row.id, row.locale, row.language_code)
+        """Record that the user wrote now (creating them on first contact); their profile."""
+        arrivals = ArrivalRepository(self.session)
+        arrival = await arrivals.read(user_id, user_id, with_ticket=False)
+        return (await arrivals.touch(arrival, language_code)).profile
 
     async def delete(self, user_id: int) -> bool:
         """Delete the user's row (language and settings); True if there was one."""
@@ -196,29 +181,162 @@ class ConversationRepository:
 
     async def set(self, user_id: int, chat_id: int, step: Step) -> None:
         """Move the user to `step` (creating or replacing their state)."""
-        row = await self.session.get(ConversationState, (user_id, chat_id))
-        if row is None:
-            row = ConversationState(telegram_user_id=user_id, chat_id=chat_id)
-            self.session.add(row)
-        row.journey, row.step, row.data = step.journey, step.step, dict(step.data)
-        row.updated_at = utcnow()
-        await self.session.flush()
+        values = {
+            "journey": step.journey,
+            "step": step.step,
+            "data": dict(step.data),
+            "updated_at": utcnow(),
+        }
+        changed = await self.session.execute(
+            update(ConversationState)
+            .where(
+                ConversationState.telegram_user_id == user_id, ConversationState.chat_id == chat_id
+            )
+            .values(**values)
+            .execution_options(**arrival_keys(user_id))
+        )
+        if not getattr(changed, "rowcount", 0):
+            await self.session.execute(
+                insert(ConversationState)
+                .values(telegram_user_id=user_id, chat_id=chat_id, **values)
+                .execution_options(**arrival_keys(user_id))
+            )
 
     async def clear_all(self, user_id: int) -> int:
         """End the user's journeys in every chat; returns how many there were."""
         result = await self.session.execute(
-            delete(ConversationState).where(ConversationState.telegram_user_id == user_id)
+            delete(ConversationState)
+            .where(ConversationState.telegram_user_id == user_id)
+            .execution_options(**arrival_keys(user_id))
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def clear(self, user_id: int, chat_id: int) -> bool:
         """End the user's journey in this chat; True if there was one."""
         result = await self.session.execute(
-            delete(ConversationState).where(
+            delete(ConversationState)
+            .where(
                 ConversationState.telegram_user_id == user_id, ConversationState.chat_id == chat_id
             )
+            .execution_options(**arrival_keys(user_id))
         )
         return bool(getattr(result, "rowcount", 0))
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """What the bot knows about a user when one of their updates arrives in a chat."""
+
+    user_id: int
+    chat_id: int
+    with_ticket: bool  # whether open_ticket_id was looked up
+    known: bool  # False on first contact (no user row yet)
+    locale: str | None
+    language_code: str | None
+    last_seen: datetime | None
+    permit_id: int | None
+    step: Step | None
+    open_ticket_id: int | None
+
+    @property
+    def profile(self) -> UserProfile:
+        """The user's profile."""
+        return UserProfile(self.user_id, self.locale, self.language_code)
+
+    def needs_touch(self, language_code: str | None, now: datetime) -> bool:
+        """Whether the user row must be written (new user, new language, stale last_seen)."""
+        return (
+            not self.known
+            or self.last_seen is None
+            or bool(language_code and self.language_code != language_code)
+            or now - self.last_seen >= SEEN_RESOLUTION
+        )
+
+
+def arrival_keys(user_id: int) -> dict[str, Any]:
+    """Execution options naming the user whose cached arrival a statement changes."""
+    return {KEYS_OPTION: {"arrivals": {user_id}}}
+
+
+class ArrivalRepository:
+    """Everything an update needs about its sender, read in one database round trip."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def read(self, user_id: int, chat_id: int, *, with_ticket: bool) -> Arrival:
+        """The user, their link, their step in this chat and (`with_ticket`) open ticket.
+
+        One SELECT outer-joins them all from a one-row table holding the user's id.
+        """
+        me = select(literal(user_id, BigInteger).label("uid")).subquery("me")
+        columns: list[Any] = [
+            TelegramUser.id,
+            TelegramUser.locale,
+            TelegramUser.language_code,
+            TelegramUser.last_seen,
+            TelegramLink.permit_id,
+            ConversationState.journey,
+            ConversationState.step,
+            ConversationState.data,
+        ]
+        query = (
+            me.outerjoin(TelegramUser, TelegramUser.id == me.c.uid)
+            .outerjoin(TelegramLink, TelegramLink.telegram_user_id == me.c.uid)
+            .outerjoin(
+                ConversationState,
+                and_(
+                    ConversationState.telegram_user_id == me.c.uid,
+                    ConversationState.chat_id == chat_id,
+                ),
+            )
+        )
+        if with_ticket:
+            columns.append(SupportTicket.id)
+            query = query.outerjoin(
+                SupportTicket,
+                and_(
+                    SupportTicket.telegram_user_id == me.c.uid,
+                    SupportTicket.state == TicketState.OPEN,
+                ),
+            )
+        row = (await self.session.execute(select(*columns).select_from(query).limit(1))).one()
+        known, locale, language_code, last_seen, permit_id, journey, step, data = row[:8]
+        return Arrival(
+            user_id=user_id,
+            chat_id=chat_id,
+            with_ticket=with_ticket,
+            known=known is not None,
+            locale=locale,
+            language_code=language_code,
+            last_seen=last_seen,
+            permit_id=permit_id,
+            step=None if journey is None else Step(journey, step, dict(data or {})),
+            open_ticket_id=row[8] if with_ticket else None,
+        )
+
+    async def touch(self, arrival: Arrival, language_code: str | None) -> Arrival:
+        """Record that the user wrote now: create their row, or refresh language and
+        `last_seen` (rewritten only when older than `SEEN_RESOLUTION`, so a user chatting
+        away costs no write per update)."""
+        now = utcnow()
+        if not arrival.needs_touch(language_code, now):
+            return arrival
+        user_id = arrival.user_id
+        if not arrival.known:
+            statement: Any = insert(TelegramUser).values(
+                id=user_id, language_code=language_code, settings={}, first_seen=now,
+                last_seen=now,
+            )  # fmt: skip
+        else:
+            language_code = language_code or arrival.language_code
+            statement = (
+                update(TelegramUser)
+                .where(TelegramUser.id == user_id)
+                .values(last_seen=now, language_code=language_code)
+            )
+        await self.session.execute(statement.execution_options(**arrival_keys(user_id)))
+        return replace(arrival, known=True, language_code=language_code, last_seen=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,16 +392,21 @@ class PermitRepository:
         return None if row is None else PermitIdentity(*row)
 
     async def full(self, permit_id: int) -> WorkPermit | None:
-        """A permit with holder, social security, employer, applications and their history."""
-        return await self.session.scalar(
+        """A permit with holder, social security, employer, applications and their history.
+
+        One query: everything is outer-joined (a permit has a handful of applications, each
+        with a short history), so /status costs one database round trip.
+        """
+        result = await self.session.scalars(
             select(WorkPermit)
             .where(WorkPermit.id == permit_id)
             .options(
-                selectinload(WorkPermit.person).selectinload(Person.social_security),
-                selectinload(WorkPermit.employer),
-                selectinload(WorkPermit.applications).selectinload(Application.history),
+                joinedload(WorkPermit.person).joinedload(Person.social_security),
+                joinedload(WorkPermit.employer),
+                joinedload(WorkPermit.applications).joinedload(Application.history),
             )
         )
+        return result.unique().one_or_none()
 
 
 class LinkRepository:

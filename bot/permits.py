@@ -126,6 +126,10 @@ class PermitOverview:
     filing_due: date  # last day to file a change or cancellation that happens today
 
 
+# What overview() reads from the store: details, applications and timeline (immutable).
+PermitRecord = tuple[PermitDetails, tuple[ApplicationSummary, ...], tuple[TimelineEntry, ...]]
+
+
 class PermitService:
     """Reads a permit's overview and applies the deadline rules to it."""
 
@@ -145,6 +149,26 @@ class PermitService:
 
     async def overview(self, permit_id: int) -> PermitOverview | None:
         """The permit's details, applications, newest-first timeline and deadlines."""
+        record = self.db.permits.get(permit_id)
+        if record is None:
+            ticket = self.db.permits.ticket()
+            record = await self._record(permit_id)
+            if record is None:
+                return None
+            self.db.permits.put(permit_id, record, ticket)
+        details, applications, timeline = record
+        today = self.today()
+        return PermitOverview(
+            details=details,
+            applications=list(applications),
+            timeline=list(timeline),
+            extension=extension_deadline(details.valid_until, today),
+            today=today,
+            filing_due=self.calendar(today).filing_deadline(today),
+        )
+
+    async def _record(self, permit_id: int) -> PermitRecord | None:
+        """The stored part of the overview (cached: it changes only when records do)."""
         async with self.db.session() as session:
             permit = await PermitRepository(session).full(permit_id)
             if permit is None:
@@ -192,12 +216,4 @@ class PermitService:
                 key=lambda entry: entry.at,
                 reverse=True,
             )
-        today = self.today()
-        return PermitOverview(
-            details=details,
-            applications=applications,
-            timeline=timeline,
-            extension=extension_deadline(details.valid_until, today),
-            today=today,
-            filing_due=self.calendar(today).filing_deadline(today),
-        )
+        return details, tuple(applications), tuple(timeline)

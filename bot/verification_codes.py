@@ -94,22 +94,29 @@ class CodeIssuer:
         """The page a verifier's camera opens."""
         return f"{self.base}/v/{token}"
 
+    def _sign_and_render(
+        self, reference: str, purpose: Purpose, now: datetime
+    ) -> tuple[str, str, bytes]:
+        token = sign(self.ring, reference, purpose, now, self.ttl)
+        url = self.url_for(token)
+        return token, url, render_qr_png(url)
+
     async def issue(self, permit_id: int, purpose: Purpose) -> IssuedCode:
         """A new code for the permit, or `CodeRefused` if it is cancelled or expired."""
         async with self.db.session() as session:
             repository = PermitRepository(session)
-            permit = await repository.full(permit_id)
-            if permit is None:
+            facts = await repository.code_facts(permit_id)
+            if facts is None:
                 raise CodeRefused(Refusal.NO_PERMIT)
-            if permit.status is PermitStatus.CANCELLED:
+            status, valid_until, reference = facts
+            if status is PermitStatus.CANCELLED:
                 raise CodeRefused(Refusal.CANCELLED)
-            if permit.status is PermitStatus.EXPIRED or permit.valid_until < self.today():
+            if status is PermitStatus.EXPIRED or valid_until < self.today():
                 raise CodeRefused(Refusal.EXPIRED)
-            reference = await repository.verification_ref(permit_id)
+            if reference is None:
+                reference = await repository.verification_ref(permit_id)
         assert reference is not None
         now = self.clock()
-        # Signing and QR rendering cost milliseconds of CPU: a worker thread does both.
-        token = await asyncio.to_thread(sign, self.ring, reference, purpose, now, self.ttl)
-        url = self.url_for(token)
-        png = await asyncio.to_thread(render_qr_png, url)
+        # Signing and QR rendering cost milliseconds of CPU: one worker thread hop does both.
+        token, url, png = await asyncio.to_thread(self._sign_and_render, reference, purpose, now)
         return IssuedCode(url, token, purpose, now + timedelta(seconds=self.ttl), png)

@@ -28,6 +28,14 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 CACHE_SIZE = 10_000  # entries per read cache
 ARRIVAL_TABLES = ("telegram_users", "telegram_links", "conversation_states", "support_tickets")
+PERMIT_TABLES = (
+    "work_permits",
+    "people",
+    "employers",
+    "social_security_records",
+    "applications",
+    "application_events",
+)
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -77,7 +85,11 @@ class Database:
             size,
             ignore={"telegram_users": {"settings", "unreachable", "first_seen"}},
         )
-        caches: list[CommitCache[Any]] = [self.arrivals]
+        # Permit records as /status shows them (bot.permits.PermitService.overview).
+        self.permits: CommitCache[Any] = CommitCache(
+            "permits", PERMIT_TABLES, size, ignore={"work_permits": {"verification_ref"}}
+        )
+        caches: list[CommitCache[Any]] = [self.arrivals, self.permits]
         self.epoch = SharedEpoch(Path(f"{file}.epoch")) if size and file else None
         if self.epoch is not None:
             self.epoch.caches = caches
@@ -125,7 +137,7 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
-        for cache in (self.arrivals,):
+        for cache in (self.arrivals, self.permits):
             cache.invalidate(None)
         if self.epoch is not None:
             self.epoch.close()

@@ -366,6 +366,17 @@ class PermitRepository:
             await self.session.flush()
         return permit.verification_ref
 
+    async def code_facts(self, permit_id: int) -> tuple[PermitStatus, date, str | None] | None:
+        """What issuing a verification code needs: status, validity and reference."""
+        row = (
+            await self.session.execute(
+                select(
+                    WorkPermit.status, WorkPermit.valid_until, WorkPermit.verification_ref
+                ).where(WorkPermit.id == permit_id)
+            )
+        ).one_or_none()
+        return None if row is None else (row[0], row[1], row[2])
+
     async def by_verification_ref(self, reference: str) -> WorkPermit | None:
         """The permit a verification code refers to, with holder and employer."""
         return await self.session.scalar(

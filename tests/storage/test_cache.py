@@ -6,17 +6,20 @@ import asyncio
 import sys
 import textwrap
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, update
 
+from bot.permits import PermitService
 from handlers.session import arrive
 from storage.database import Database
-from storage.models import TelegramUser
+from storage.models import PermitStatus, TelegramUser, WorkPermit
 from storage.repositories import (
     ConversationRepository,
     LinkRepository,
+    PermitRepository,
     Step,
     UserRepository,
     arrival_keys,
@@ -194,3 +197,26 @@ async def test_postgresql_has_no_cache(postgres_url: str) -> None:
         assert database.epoch is None
     finally:
         await database.dispose()
+
+
+async def test_a_permit_overview_is_cached_until_its_record_changes(db: Database) -> None:
+    permit_id = await _permit(db)
+    service = PermitService(db, lambda: date(2026, 6, 1), lambda _a, _b: frozenset())
+    first = await service.overview(permit_id)
+    assert first is not None
+    assert first.details.status is PermitStatus.VALID
+    queries = Queries(db)
+    assert await service.overview(permit_id) == first
+    async with db.session() as session:  # a code's reference is not part of the overview
+        await PermitRepository(session).verification_ref(permit_id)
+    assert await service.overview(permit_id) == first
+    queries.count = 0
+    await service.overview(permit_id)
+    assert queries.count == 0
+    async with db.session() as session:
+        permit = await session.get(WorkPermit, permit_id)
+        assert permit is not None
+        permit.status = PermitStatus.CANCELLED
+    changed = await service.overview(permit_id)
+    assert changed is not None
+    assert changed.details.status is PermitStatus.CANCELLED

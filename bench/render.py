@@ -31,7 +31,7 @@ from PIL import Image
 
 from bot.documents import PermitDocument, render_permit_pdf
 from bot.permits import PermitDetails
-from bot.verification_codes import render_qr_png
+from bot.qr_image import PNG_COMPRESS_LEVEL, render_qr_png
 from storage.models import CardState, ECardState, PermitCategory, PermitStatus
 
 URL = "https://permits.example.com/v/" + "x" * 220  # about the length of a signed token URL
@@ -102,7 +102,7 @@ def main() -> None:
 
     def pillow_only() -> bytes:
         buffer = io.BytesIO()
-        pixels.save(buffer, format="PNG")
+        pixels.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
         return buffer.getvalue()
 
     qr = report("QR PNG", timed(lambda: render_qr_png(new_url()), args.rounds))

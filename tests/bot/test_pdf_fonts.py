@@ -19,7 +19,7 @@ from fpdf import FPDF
 from bot import documents, pdf_fonts
 from bot.documents import PermitDocument, render_permit_pdf
 from bot.permits import PermitDetails
-from bot.verification_codes import render_qr_png
+from bot.qr_image import render_qr_png
 from storage.models import PermitCategory, PermitStatus
 
 RARE_EMPLOYER = "上海龘犇鑫淼燚垚科技有限公司"  # characters rare outside company names

@@ -2,7 +2,10 @@
 
 Renders a verification-code-sized QR code and the one-page permit PDF (Chinese, English and,
 for a Russian or Arabic reader, a third language) many times, after a warm-up (fonts are
-parsed once per process), and prints medians and p95 per kind. Baseline in the same run:
+parsed once per process), and prints medians and p95 per kind. Every render is of a new
+permit: its own URL, holder, employer, position and numbers, made up from random syllables,
+so nothing measured for one render (text widths) serves the next one's own text. A last
+kind has an employer named in Chinese with rare characters. Baseline in the same run:
 encoding the same PNG pixels with Pillow alone, to show what the QR library adds.
 Last line: `RESULT qr_ms=<median> pdf_ms=<median>` (targets: QR ≤ 3 ms, PDF ≤ 50 ms).
 """
@@ -12,7 +15,9 @@ from __future__ import annotations
 import argparse
 import functools
 import io
+import random
 import statistics
+import string
 import sys
 import time
 from collections.abc import Callable
@@ -26,28 +31,44 @@ from PIL import Image
 
 from bot.documents import PermitDocument, render_permit_pdf
 from bot.permits import PermitDetails
-from bot.verification_codes import render_qr_png
+from bot.qr_image import PNG_COMPRESS_LEVEL, render_qr_png
 from storage.models import CardState, ECardState, PermitCategory, PermitStatus
 
 URL = "https://permits.example.com/v/" + "x" * 220  # about the length of a signed token URL
+SYLLABLES = [a + b for a in "bdfgklmnprstvz" for b in "aeiou"]
+# Characters of transliterated foreign names (安娜, 穆勒, ...).
+NAME_CHARACTERS = "安娜穆勒伊万彼得罗夫马克思史密斯约翰玛丽亚卡尔森李大卫汉斯施密特露西"
+# An employer named in Chinese with characters rare outside company names.
+RARE_EMPLOYER = "上海龘犇鑫淼燚垚科技有限公司"
+
+rng = random.Random(2025)
 
 
-def details() -> PermitDetails:
-    """A synthetic permit holder."""
+def word(syllables: int) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(syllables)).capitalize()
+
+
+def new_url() -> str:
+    """A URL of the length of a signed one, different every time."""
+    return URL[:-220] + "".join(rng.choices(string.ascii_letters + string.digits, k=220))
+
+
+def details(employer: str | None = None) -> PermitDetails:
+    """A new synthetic permit holder (a different one on every call)."""
     return PermitDetails(
-        permit_id=1,
-        permit_no="901555555555555501",
-        full_name="Anna Müller",
-        chinese_name="安娜",
-        nationality="DE",
-        category=PermitCategory.B,
+        permit_id=rng.randrange(1, 10**6),
+        permit_no="9015" + "".join(rng.choices(string.digits, k=14)),
+        full_name=f"{word(2)} {word(3)}",
+        chinese_name="".join(rng.choices(NAME_CHARACTERS, k=rng.choice((2, 3, 4)))),
+        nationality=rng.choice(("DE", "FR", "US", "RU", "EG", "BR", "JP", "IN")),
+        category=rng.choice(list(PermitCategory)),
         status=PermitStatus.VALID,
-        employer_name="Example Technology (Shanghai) Co., Ltd.",
-        position="Software Engineer",
-        work_city="Shanghai",
-        issued_on=date(2025, 3, 1),
-        valid_until=date(2027, 2, 28),
-        ss_masked="SS86••••••••1234",
+        employer_name=employer or f"{word(3)} {word(2)} Technology (Shanghai) Co., Ltd.",
+        position=f"{word(2)} Engineer",
+        work_city=word(3),
+        issued_on=date(2025, rng.randrange(1, 13), rng.randrange(1, 29)),
+        valid_until=date(2027, rng.randrange(1, 13), rng.randrange(1, 29)),
+        ss_masked=f"SS86••••••••{rng.randrange(10**4):04d}",
         ecard_state=ECardState.ACTIVE,
         card_state=CardState.COLLECTED,
         pickup_place=None,
@@ -81,17 +102,25 @@ def main() -> None:
 
     def pillow_only() -> bytes:
         buffer = io.BytesIO()
-        pixels.save(buffer, format="PNG")
+        pixels.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
         return buffer.getvalue()
 
-    qr = report("QR PNG", timed(lambda: render_qr_png(URL), args.rounds))
+    qr = report("QR PNG", timed(lambda: render_qr_png(new_url()), args.rounds))
     baseline = report("baseline: PNG encode only", timed(pillow_only, args.rounds))
     print(f"QR ÷ PNG encoding alone: {qr / baseline:.1f}×")
+
+    def new_document(locale: str, employer: str | None = None) -> bytes:
+        page = PermitDocument(
+            details(employer), png, datetime.now(UTC), ZoneInfo("Asia/Shanghai"), locale
+        )
+        return render_permit_pdf(page)
+
     medians = {}
     for locale in ("en", "ru", "ar"):
-        page = PermitDocument(details(), png, datetime.now(UTC), ZoneInfo("Asia/Shanghai"), locale)
-        render = functools.partial(render_permit_pdf, page)
+        render = functools.partial(new_document, locale)
         medians[locale] = report(f"PDF (reader: {locale})", timed(render, args.rounds // 4))
+    rare = functools.partial(new_document, "en", RARE_EMPLOYER)
+    report("PDF (rare Chinese employer)", timed(rare, args.rounds // 4))
     pdf = max(medians.values())
     print(f"RESULT qr_ms={qr:.2f} pdf_ms={pdf:.2f}")
 

@@ -6,7 +6,6 @@ Noto Sans CJK); nothing is fetched at run time. Their files are located once per
 
 from __future__ import annotations
 
-import copy
 import io
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -16,12 +15,11 @@ from pathlib import Path
 
 from babel import Locale
 from babel.core import get_global
-from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
-from fpdf.fonts import SubsetMap, TTFFont
 
 from bot.i18n import N_, _, babel_locale, format_day, use_locale
+from bot.pdf_fonts import LoadedFont, SubsetFontOutput
 from bot.permits import PermitDetails
 from storage.models import PermitCategory, PermitStatus
 
@@ -80,41 +78,6 @@ def _package_file(package: str, pattern: str) -> Path:
     if not found:
         raise FileNotFoundError(f"font {pattern} missing from package {package}")
     return found[0]
-
-
-class LoadedFont:
-    """A font parsed once per process; each document gets a light copy of it.
-
-    fpdf2 parses a font file on every `add_font` (for Noto Sans CJK about 0.2 s) and then
-    subsets its glyph tables in place when writing the PDF. So the parsed font (metrics,
-    cmap, widths) is kept here, and each document gets a copy with its own glyph tables,
-    reopened from bytes read once. This leans on fpdf2 internals, hence the pinned range.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.data = path.read_bytes()
-        probe = FPDF()
-        probe.add_font("probe", fname=str(path))
-        template = probe.fonts["probe"]
-        assert isinstance(template, TTFFont)
-        self.template = template
-
-    def attach(self, pdf: FPDF, family: str) -> None:
-        """Make this font available in `pdf` under `family` (regular style)."""
-        font = copy.copy(self.template)
-        font.i = len(pdf.fonts) + 1
-        font.fontkey = family
-        # Writing the PDF subsets these tables in place: every document needs its own.
-        font.ttfont = ttLib.TTFont(io.BytesIO(self.data), recalcTimestamp=False, lazy=True)
-        font.subset = SubsetMap(font)
-        font.missing_glyphs = []
-        font.biggest_size_pt = 0
-        font.desc = copy.copy(self.template.desc)
-        font._hbfont = None
-        pdf.fonts[family] = font
-        if font.is_cff and font.is_cid_keyed:
-            pdf._set_min_pdf_version("1.6")
 
 
 @cache
@@ -255,4 +218,4 @@ def render_permit_pdf(document: PermitDocument) -> bytes:
     if local is not None:
         scan += f"\n{local_scan}"
     pdf.multi_cell(0, 5, scan)
-    return bytes(pdf.output())
+    return bytes(pdf.output(output_producer_class=SubsetFontOutput))

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import qrcode
-from PIL import Image
-from qrcode.constants import ERROR_CORRECT_M
-
 from bot.credentials import KeyRing, Purpose, sign
+from bot.qr_image import render_qr_png
 from storage.database import Database
 from storage.models import PermitStatus, utcnow
 from storage.repositories import PermitRepository
@@ -44,31 +40,6 @@ class IssuedCode:
     purpose: Purpose
     expires_at: datetime
     png: bytes
-
-
-# Any of the 8 mask patterns is a valid QR code (ISO/IEC 18004) and scanners try them all;
-# choosing the "best" one encodes the symbol 8 times and scores each, which was 3/4 of the
-# render time (bench/render.py). Pattern 2 (vertical stripes every 3 modules) is used always.
-MASK_PATTERN = 2
-MODULE_PIXELS = 8
-QUIET_ZONE = 4
-
-
-def render_qr_png(data: str) -> bytes:
-    """A QR code of `data` as a 1-bit PNG (medium error correction, quiet zone included)."""
-    code = qrcode.QRCode(
-        error_correction=ERROR_CORRECT_M, box_size=1, border=QUIET_ZONE, mask_pattern=MASK_PATTERN
-    )
-    code.add_data(data)
-    code.make(fit=True)
-    matrix = code.get_matrix()  # includes the quiet zone
-    size = len(matrix)
-    image = Image.new("1", (size, size))
-    image.putdata([0 if dark else 1 for row in matrix for dark in row])
-    image = image.resize((size * MODULE_PIXELS, size * MODULE_PIXELS), Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 class CodeIssuer:

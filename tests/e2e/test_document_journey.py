@@ -107,7 +107,7 @@ def test_font_files_are_read_once_per_process(monkeypatch: pytest.MonkeyPatch) -
 
     from bot.documents import PermitDocument, loaded_fonts, render_permit_pdf
     from bot.permits import PermitDetails
-    from bot.verification_codes import render_qr_png
+    from bot.qr_image import render_qr_png
     from storage.models import PermitCategory, PermitStatus
 
     loaded_fonts()  # the process's one load (cached from here on)

@@ -23,6 +23,7 @@ import math
 import threading
 import unicodedata
 from array import array
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -215,19 +216,48 @@ def load_examples(directory: Path = PHRASES_DIR) -> list[Example]:
     return examples
 
 
+class FeatureTable:
+    """Feature → row number, in about 30 bytes per feature where a dict of strings takes
+    about 130: the features' hashes sorted in one array (found by bisection), their rows,
+    and the features themselves joined in one string (to tell hash collisions apart).
+    """
+
+    def __init__(self, rows: dict[str, int]) -> None:
+        features = sorted(rows, key=hash)
+        self._hashes = array("q", map(hash, features))
+        self._rows = array("i", (rows[feature] for feature in features))
+        self._starts = array("i", [0])
+        for feature in features:
+            self._starts.append(self._starts[-1] + len(feature))
+        self._text = "".join(features)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def get(self, feature: str) -> int | None:
+        """The feature's row, or None when no example has it."""
+        key = hash(feature)
+        place = bisect_left(self._hashes, key)
+        while place < len(self._hashes) and self._hashes[place] == key:
+            if self._text[self._starts[place] : self._starts[place + 1]] == feature:
+                return self._rows[place]
+            place += 1
+        return None
+
+
 class IntentIndex:
     """Examples as TF-IDF vectors in an inverted index, for nearest-example lookups.
 
-    The postings are stored as compressed sparse rows: a feature's row number, and for every
-    row a slice of two flat arrays (example numbers, weights). That is about 12 bytes per
-    posting and two small objects per feature, where a list or array per feature costs
-    hundreds of bytes; building keeps each example's vector as row numbers in flat arrays
-    too, so the build's transient peak stays near the size of the result.
+    The postings are stored as compressed sparse rows: a feature's row number (`rows`, a
+    `FeatureTable`), and for every row a slice of two flat arrays (example numbers, weights).
+    That is about 10 bytes per posting and 30 per feature, where a list or array per feature
+    costs hundreds of bytes; building keeps each example's vector as row numbers in flat
+    arrays too, so the build's transient peak stays near the size of the result.
     """
 
     def __init__(self, examples: Iterable[Example]) -> None:
         self.examples: list[Example] = []
-        self.rows: dict[str, int] = {}
+        rows: dict[str, int] = {}
         # Every example's features (row numbers and counts, in the order found: the order
         # its weights are summed in) one after another; example n's are starts[n]:starts[n+1].
         starts = array("i", [0])
@@ -239,10 +269,14 @@ class IntentIndex:
                 continue
             self.examples.append(example)
             for feature, times in found.items():
-                row = self.rows.setdefault(feature, len(self.rows))
+                row = rows.setdefault(feature, len(rows))
                 found_rows.append(row)
                 found_times.append(times)
             starts.append(len(found_rows))
+        # The features' strings are needed only to look rows up from now on: the compact
+        # table replaces the dict before the larger arrays below are made.
+        self.rows = FeatureTable(rows)
+        del rows
         # A feature's rarity is counted over intents, not examples: one that every intent's
         # examples share ("permit", "许可") says nothing about which intent is meant.
         intent_numbers = {intent: n for n, intent in enumerate(dict.fromkeys(self._intents()))}
@@ -266,13 +300,15 @@ class IntentIndex:
             self.offsets[row + 1] += 1
         for row in range(len(self.rows)):
             self.offsets[row + 1] += self.offsets[row]
-        self.numbers = array("i", bytes(4 * len(found_rows)))
+        # Two bytes per example number while they fit (they do: thousands of examples).
+        self.numbers = array("H" if len(self.examples) <= 0xFFFF else "i")
+        self.numbers.frombytes(bytes(self.numbers.itemsize * len(found_rows)))
         self.weights = array("d", bytes(8 * len(found_rows)))
         free = self.offsets[:-1]
         for number in range(len(self.examples)):
-            rows = found_rows[starts[number] : starts[number + 1]]
-            weights = self._weights(rows, found_times[starts[number] : starts[number + 1]])
-            for row, weight in zip(rows, weights, strict=True):
+            own = found_rows[starts[number] : starts[number + 1]]
+            weights = self._weights(own, found_times[starts[number] : starts[number + 1]])
+            for row, weight in zip(own, weights, strict=True):
                 self.numbers[free[row]] = number
                 self.weights[free[row]] = weight
                 free[row] += 1

@@ -225,7 +225,10 @@ async def test_the_first_free_text_builds_the_index_once_off_the_event_loop(
         gc.unfreeze()  # the rest of the test session collects as usual
     assert answered
     assert fresh.builds == 1
-    assert longest_wait < 0.05, f"the event loop waited {longest_wait * 1000:.1f} ms"
+    # The build is most of a second of CPU in a worker thread; the loop waits only for GIL
+    # hand-offs (5 ms each, tens of ms on a busy machine), never for the build as a whole,
+    # nor for a full collection (about 120 ms when the startup heap is not frozen).
+    assert longest_wait < 0.1, f"the event loop waited {longest_wait * 1000:.1f} ms"
     await say(seeded, "我的社保卡在哪里领", "zh-hans")
     await say(seeded, "متى ينتهي تصريحي", "ar")
     assert fresh.builds == 1

@@ -3,8 +3,10 @@
 Builds `--permits` permits (1,000,000 by default) with 10% linked users on a SQLite file
 (timed), runs the daily reminder scan (how long to find and queue every permit due today),
 measures status lookups per second through our repositories (`PermitService.overview`, what
-/status shows) against raw `sqlite3` reading the same rows in the same run, and the peak RSS
-of a separate process that builds the bot's Application on that database and serves lookups.
+/status shows) against raw `sqlite3` reading the same rows in the same run, and the memory of
+a separate process that builds the bot's Application on that database, serves lookups, then
+one free-text message in each of three languages: its RSS after the lookups (steady state),
+after each message (the first builds the intent index), and its peak over the whole run.
 Last line: `RESULT build_s=… scan_s=… lookups_per_s=… raw_ratio=… rss_mb=…`
 (targets: scan ≤ 2 s, RSS ≤ 150 MB).
 """
@@ -76,21 +78,56 @@ def _raw_lookups(database: Path, ids: list[int]) -> float:
         connection.close()
 
 
+# One free-text message in each of three languages (and scripts): what a process that
+# serves them pays on top of its steady state (the intent index is built on the first).
+FREE_TEXT = (
+    ("ru", "когда заканчивается мое разрешение?"),
+    ("zh-hans", "我的社保卡在哪里领"),
+    ("ar", "متى ينتهي تصريحي"),
+)
+
+
+def _rss_mb() -> float:
+    """The current resident set size (Linux; the peak elsewhere)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))
+    return int(kilobytes) / 1024
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 async def _serve(database: Path, folder: Path, ids: list[int]) -> None:
-    """The bot process: the Application on the big store, serving status lookups."""
+    """The bot process: the Application on the big store, serving status lookups, then one
+    free-text message in each of three languages."""
+    from telegram import Update
+
     from bot.app import build_application
     from bot.config import Settings
+    from bot.inprocess_bot_api import ChatUser, InProcessBotAPI
+    from bot.intents import INTENT_INDEX
 
     settings = Settings(_env_file=None, **_settings(folder, database))  # type: ignore[arg-type]
-    from bot.inprocess_bot_api import InProcessBotAPI
-
+    api = InProcessBotAPI()
     db = Database(settings.database_url)
-    app = build_application(settings, db, request=InProcessBotAPI())
+    app = build_application(settings, db, request=api)
+    figures: dict[str, float] = {}
     async with app:
         await _lookups(app.bot_data.db, ids)
+        figures["steady_mb"] = _rss_mb()
+        figures["steady_peak_mb"] = _peak_mb()
+        for number, (language, text) in enumerate(FREE_TEXT):
+            user = ChatUser(api, user_id=500_001 + number, language_code=language)
+            await app.process_update(Update.de_json(user.text(text), app.bot))
+            figures[f"after_{language}_mb"] = _rss_mb()
+        assert INTENT_INDEX.builds == 1, "the free-text messages should have built the index"
     await db.dispose()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"rss_mb": peak_kb / 1024}))
+    figures["rss_mb"] = _peak_mb()
+    print(json.dumps(figures))
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -118,8 +155,16 @@ async def main(args: argparse.Namespace) -> None:
         text=True,
         check=True,
     )
-    rss = json.loads(served.stdout.strip().splitlines()[-1])["rss_mb"]
-    print(f"bot process serving the store: peak RSS {rss:.0f} MB")
+    figures = json.loads(served.stdout.strip().splitlines()[-1])
+    rss = figures["rss_mb"]
+    print(
+        f"bot process serving the store: {figures['steady_mb']:.0f} MB after status lookups "
+        f"(peak so far {figures['steady_peak_mb']:.0f} MB); after one free-text message in "
+        + ", then ".join(
+            f"{language} {figures[f'after_{language}_mb']:.0f} MB" for language, _ in FREE_TEXT
+        )
+        + f"; peak RSS {rss:.0f} MB"
+    )
     print(
         f"RESULT build_s={build_s:.1f} scan_s={scan_s:.2f} lookups_per_s={ours:.0f} "
         f"raw_ratio={ours / raw:.3f} rss_mb={rss:.0f}"

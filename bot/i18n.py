@@ -49,7 +49,14 @@ def available_locales() -> tuple[str, ...]:
 
 @cache
 def translations(locale: str) -> gettext.NullTranslations:
-    """The compiled catalog of `locale` (compiled in memory from its `.po` by Babel)."""
+    """The compiled catalog of `locale`, kept for the rest of the process (compiled on first
+    use: a process pays only for the languages it speaks)."""
+    return compile_catalog(locale)
+
+
+def compile_catalog(locale: str) -> gettext.NullTranslations:
+    """The catalog of `locale` compiled in memory from its `.po` by Babel, not kept: for
+    reading a few messages of every language once (the intent index, command descriptions)."""
     po_path = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
     if not po_path.exists():
         return gettext.NullTranslations()

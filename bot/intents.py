@@ -11,24 +11,25 @@ needs no word segmenter for scripts written without spaces (Chinese, Japanese, T
 Khmer, Lao) and tolerates typos. Before that, text is normalized: compatibility forms folded
 (full-width letters), accents and Arabic vowel marks removed, letters casefolded.
 
-The index is built once per process; matching one message takes well under a millisecond
-for a typical question, and a few milliseconds at Telegram's longest message.
+The index is built once per process, when the first message is matched (a process never
+sent free text never builds it); matching one message takes well under a millisecond for a
+typical question, and a few milliseconds at Telegram's longest message.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import sys
+import threading
 import unicodedata
 from array import array
+from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
-from bot.i18n import LOCALES_DIR, translations
+from bot.i18n import LOCALES_DIR, compile_catalog
 from bot.knowledge import KNOWLEDGE, Intent, entries_by_id
 
 PHRASES_DIR = LOCALES_DIR / "intents"
@@ -193,7 +194,9 @@ def _catalog_questions(language: str) -> Iterator[Example]:
     path = LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
     if language != SOURCE_LANGUAGE and not path.exists():
         return
-    catalog = translations(language)
+    # Compiled, read and dropped: keeping all thirty catalogs would cost a process that
+    # speaks two languages several megabytes.
+    catalog = compile_catalog(language)
     for entry in KNOWLEDGE:
         text = catalog.gettext(entry.question)
         if language == SOURCE_LANGUAGE or text != entry.question:
@@ -213,60 +216,130 @@ def load_examples(directory: Path = PHRASES_DIR) -> list[Example]:
     return examples
 
 
+class FeatureTable:
+    """Feature → row number, in about 30 bytes per feature where a dict of strings takes
+    about 130: the features' hashes sorted in one array (found by bisection), their rows,
+    and the features themselves joined in one string (to tell hash collisions apart).
+    """
+
+    def __init__(self, rows: dict[str, int]) -> None:
+        features = sorted(rows, key=hash)
+        self._hashes = array("q", map(hash, features))
+        self._rows = array("i", (rows[feature] for feature in features))
+        self._starts = array("i", [0])
+        for feature in features:
+            self._starts.append(self._starts[-1] + len(feature))
+        self._text = "".join(features)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def get(self, feature: str) -> int | None:
+        """The feature's row, or None when no example has it."""
+        key = hash(feature)
+        place = bisect_left(self._hashes, key)
+        while place < len(self._hashes) and self._hashes[place] == key:
+            if self._text[self._starts[place] : self._starts[place + 1]] == feature:
+                return self._rows[place]
+            place += 1
+        return None
+
+
 class IntentIndex:
-    """Examples as TF-IDF vectors in an inverted index, for nearest-example lookups."""
+    """Examples as TF-IDF vectors in an inverted index, for nearest-example lookups.
+
+    The postings are stored as compressed sparse rows: a feature's row number (`rows`, a
+    `FeatureTable`), and for every row a slice of two flat arrays (example numbers, weights).
+    That is about 10 bytes per posting and 30 per feature, where a list or array per feature
+    costs hundreds of bytes; building keeps each example's vector as row numbers in flat
+    arrays too, so the build's transient peak stays near the size of the result.
+    """
 
     def __init__(self, examples: Iterable[Example]) -> None:
         self.examples: list[Example] = []
-        vectors: list[Counter[str]] = []
+        rows: dict[str, int] = {}
+        # Every example's features (row numbers and counts, in the order found: the order
+        # its weights are summed in) one after another; example n's are starts[n]:starts[n+1].
+        starts = array("i", [0])
+        found_rows = array("i")
+        found_times = array("i")
         for example in examples:
             found = features(normalize(example.text))
-            if found:
-                self.examples.append(example)
-                vectors.append(found)
+            if not found:
+                continue
+            self.examples.append(example)
+            for feature, times in found.items():
+                row = rows.setdefault(feature, len(rows))
+                found_rows.append(row)
+                found_times.append(times)
+            starts.append(len(found_rows))
+        # The features' strings are needed only to look rows up from now on: the compact
+        # table replaces the dict before the larger arrays below are made.
+        self.rows = FeatureTable(rows)
+        del rows
         # A feature's rarity is counted over intents, not examples: one that every intent's
         # examples share ("permit", "许可") says nothing about which intent is meant.
-        per_intent: dict[Intent, set[str]] = defaultdict(set)
-        for example, vector in zip(self.examples, vectors, strict=True):
-            per_intent[example.intent].update(vector)
-        intent_frequency: Counter[str] = Counter()
-        for shared in per_intent.values():
-            intent_frequency.update(shared)
-        count = len(per_intent)
-        self.idf = {
-            feature: math.log((count + 1) / (frequency + 1)) + 1.0
-            for feature, frequency in intent_frequency.items()
-        }
+        intent_numbers = {intent: n for n, intent in enumerate(dict.fromkeys(self._intents()))}
+        frequency = array("i", bytes(4 * len(self.rows)))
+        last_intent = array("i", [-1]) * len(self.rows)
+        by_intent = sorted(range(len(self.examples)), key=lambda n: intent_numbers[self._intent(n)])
+        for number in by_intent:
+            intent = intent_numbers[self._intent(number)]
+            for row in found_rows[starts[number] : starts[number + 1]]:
+                if last_intent[row] != intent:
+                    last_intent[row] = intent
+                    frequency[row] += 1
+        del last_intent, by_intent
+        count = len(intent_numbers)
+        self.idf = array("d", (math.log((count + 1) / (times + 1)) + 1.0 for times in frequency))
         self.unseen_idf = math.log(count + 1) + 1.0
-        # Postings as two compact arrays per feature (example numbers, weights): a list of
-        # tuples cost about 100 bytes per posting, these 12.
-        postings: dict[str, tuple[array[int], array[float]]] = {}
-        for number, vector in enumerate(vectors):
-            for feature, weight in self._weights(vector).items():
-                numbers, weights = postings.get(feature) or postings.setdefault(
-                    sys.intern(feature), (array("i"), array("d"))
-                )
-                numbers.append(number)
-                weights.append(weight)
-        self.postings = postings
+        # Rows: row r's postings are offsets[r]:offsets[r + 1] of `numbers` and `weights`, in
+        # example order (the order their scores are summed in).
+        self.offsets = array("i", [0]) * (len(self.rows) + 1)
+        for row in found_rows:
+            self.offsets[row + 1] += 1
+        for row in range(len(self.rows)):
+            self.offsets[row + 1] += self.offsets[row]
+        # Two bytes per example number while they fit (they do: thousands of examples).
+        self.numbers = array("H" if len(self.examples) <= 0xFFFF else "i")
+        self.numbers.frombytes(bytes(self.numbers.itemsize * len(found_rows)))
+        self.weights = array("d", bytes(8 * len(found_rows)))
+        free = self.offsets[:-1]
+        for number in range(len(self.examples)):
+            own = found_rows[starts[number] : starts[number + 1]]
+            weights = self._weights(own, found_times[starts[number] : starts[number + 1]])
+            for row, weight in zip(own, weights, strict=True):
+                self.numbers[free[row]] = number
+                self.weights[free[row]] = weight
+                free[row] += 1
 
-    def _weights(self, vector: Counter[str]) -> dict[str, float]:
-        """Sublinear TF times IDF, scaled to unit length."""
-        weights = {
-            feature: (1.0 + math.log(times)) * self.idf.get(feature, self.unseen_idf)
-            for feature, times in vector.items()
-        }
-        norm = math.sqrt(sum(weight * weight for weight in weights.values())) or 1.0
-        return {feature: weight / norm for feature, weight in weights.items()}
+    def _intent(self, number: int) -> Intent:
+        return self.examples[number].intent
+
+    def _intents(self) -> Iterator[Intent]:
+        return (example.intent for example in self.examples)
+
+    def _weights(self, rows: Iterable[int | None], times: Iterable[int]) -> list[float]:
+        """Sublinear TF times IDF, scaled to unit length (`None`: a feature no example has)."""
+        weights = [
+            (1.0 + math.log(count)) * (self.unseen_idf if row is None else self.idf[row])
+            for row, count in zip(rows, times, strict=True)
+        ]
+        norm = math.sqrt(sum(weight * weight for weight in weights)) or 1.0
+        return [weight / norm for weight in weights]
 
     def similarities(self, normalized: str) -> dict[int, float]:
         """Cosine similarity of a normalized text to every example sharing a feature with it."""
         scores: dict[int, float] = defaultdict(float)
-        for feature, weight in self._weights(features(normalized)).items():
-            found = self.postings.get(feature)
-            if found is None:
+        found = features(normalized)
+        rows = [self.rows.get(feature) for feature in found]
+        for row, weight in zip(rows, self._weights(rows, found.values()), strict=True):
+            if row is None:
                 continue
-            for number, example_weight in zip(*found, strict=True):
+            start, end = self.offsets[row], self.offsets[row + 1]
+            for number, example_weight in zip(
+                self.numbers[start:end], self.weights[start:end], strict=True
+            ):
                 scores[number] += weight * example_weight
         return scores
 
@@ -310,10 +383,48 @@ class IntentIndex:
         return scores[0] - runner_up >= CLEAR_MARGIN
 
 
-@cache
+class LazyIndex:
+    """An index built on first use, once, however many threads ask for it at the same time.
+
+    Building takes most of a second and about 20 MB; a process that is never sent free text
+    never pays either. The first caller builds it in its own thread (the bot matches in a
+    worker thread, so the event loop never waits); others arriving meanwhile wait for it.
+    """
+
+    def __init__(self, build: Callable[[], IntentIndex]) -> None:
+        self._build = build
+        self._index: IntentIndex | None = None
+        self._lock = threading.Lock()
+        self.builds = 0  # how many times it was built: 0 until first use, then 1
+
+    @property
+    def built(self) -> bool:
+        """Whether the index exists yet."""
+        return self._index is not None
+
+    def get(self) -> IntentIndex:
+        """The index, built now if this is the first use."""
+        index = self._index
+        if index is None:
+            with self._lock:
+                index = self._index
+                if index is None:
+                    index = self._index = self._build()
+                    self.builds += 1
+        return index
+
+
+def _shipped_index() -> IntentIndex:
+    return IntentIndex(load_examples())
+
+
+# The process's index over every shipped phrase file.
+INTENT_INDEX = LazyIndex(_shipped_index)
+
+
 def intent_index() -> IntentIndex:
     """The process's index over every shipped phrase file (built on first use)."""
-    return IntentIndex(load_examples())
+    return INTENT_INDEX.get()
 
 
 def understand(text: str, *languages: str | None) -> Match:

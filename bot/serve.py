@@ -9,7 +9,7 @@ import signal
 from aiohttp import web
 from telegram import Update
 
-from bot.app import BotApplication, web_services
+from bot.app import BotApplication, freeze_startup_heap, web_services
 from bot.config import Settings
 from bot.credentials import KeyRing
 from bot.dispatcher import DispatchReport
@@ -69,6 +69,7 @@ async def serve_bot(application: BotApplication, *, webhook: bool = False) -> No
             else:
                 await updater.start_polling(allowed_updates=Update.ALL_TYPES)
             log.info("bot started", extra={"mode": "webhook" if webhook else "polling"})
+            freeze_startup_heap()
             stopping = asyncio.Event()
             delivery = asyncio.create_task(
                 application.bot_data.dispatcher.run(stopping), name="outbox-dispatcher"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, tzinfo
 
 from telegram import InputFile, Update
 from telegram.constants import ChatAction
@@ -10,13 +11,27 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.app import BotContext
 from bot.credentials import Purpose
-from bot.documents import PermitDocument, render_permit_pdf
 from bot.i18n import _, current_locale, directional
+from bot.permits import PermitDetails
 from bot.verification_codes import CodeRefused
 from handlers.link import needs_link, require_link
 from handlers.menu import MenuAction, main_menu, show
 from handlers.qr import refusal_text
 from storage.models import utcnow
+
+
+def render(
+    details: PermitDetails, qr_png: bytes, issued_at: datetime, tz: tzinfo, locale: str
+) -> bytes:
+    """The PDF, in a worker thread: the PDF modules (fpdf2, fontTools, HarfBuzz: about 18 MB)
+    are imported there on first use, off the event loop, and never by a process that is not
+    asked for a PDF."""
+    from bot.documents import PermitDocument, render_permit_pdf
+
+    page = PermitDocument(
+        details=details, qr_png=qr_png, issued_at=issued_at, tz=tz, reader_locale=locale
+    )
+    return render_permit_pdf(page)
 
 
 async def document(update: Update, context: BotContext) -> None:
@@ -37,14 +52,14 @@ async def document(update: Update, context: BotContext) -> None:
         await show(update, refusal_text(refused.refusal), main_menu())
         return
     await chat.send_chat_action(ChatAction.UPLOAD_DOCUMENT)
-    page = PermitDocument(
-        details=overview.details,
-        qr_png=code.png,
-        issued_at=utcnow(),
-        tz=context.bot_data.settings.tz,
-        reader_locale=current_locale(),
+    pdf = await asyncio.to_thread(
+        render,
+        overview.details,
+        code.png,
+        utcnow(),
+        context.bot_data.settings.tz,
+        current_locale(),
     )
-    pdf = await asyncio.to_thread(render_permit_pdf, page)
     await chat.send_document(
         InputFile(pdf, filename="work-permit-information.pdf"),
         caption=directional(

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -23,9 +21,13 @@ from sqlalchemy.ext.asyncio import (
 from storage.cache import CommitCache, SharedEpoch, watch
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+
     from storage.repositories import Arrival
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Where Alembic records the revision a database is at.
+VERSION_TABLE = "alembic_version"
 CACHE_SIZE = 10_000  # entries per read cache
 ARRIVAL_TABLES = ("telegram_users", "telegram_links", "conversation_states", "support_tickets")
 PERMIT_TABLES = (
@@ -40,11 +42,37 @@ PERMIT_TABLES = (
 
 def alembic_config(url: str | None = None) -> Config:
     """Alembic configuration pointing at our migrations (no alembic.ini needed)."""
+    # Alembic is imported only here, when a schema has to change: importing it costs a
+    # process about 10 MB, and a bot restarted on an up-to-date database never needs it.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if url:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+@cache
+def head_revision() -> str:
+    """The newest migration's revision, read from the migration files' `revision` and
+    `down_revision` assignments (without importing Alembic)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.AnnAssign | ast.Assign) and node.value is not None:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = {target.id for target in targets if isinstance(target, ast.Name)}
+                value = ast.literal_eval(node.value) if names else None
+                if "revision" in names and isinstance(value, str):
+                    revisions.add(value)
+                elif "down_revision" in names and isinstance(value, str):
+                    parents.add(value)
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"expected one head migration, found {sorted(heads)}")
+    return heads.pop()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -93,8 +121,8 @@ class Database:
         self.epoch = SharedEpoch(Path(f"{file}.epoch")) if size and file else None
         if self.epoch is not None:
             self.epoch.caches = caches
-            for cache in caches:
-                cache.epoch = self.epoch
+            for each in caches:
+                each.epoch = self.epoch
         if size:
             watch(self.engine.sync_engine, caches)
 
@@ -110,13 +138,18 @@ class Database:
             yield session
 
     async def migrate(self, revision: str = "head") -> None:
-        """Upgrade the schema to `revision` with Alembic, on this engine's connection."""
+        """Upgrade the schema to `revision` with Alembic, on this engine's connection (a
+        database already at the newest migration is left alone without loading Alembic)."""
 
         def upgrade(connection: Connection) -> None:
+            from alembic import command
+
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
 
+        if revision == "head" and await self.current_revision() == head_revision():
+            return
         async with self.engine.begin() as connection:
             await connection.run_sync(upgrade)
 
@@ -124,20 +157,25 @@ class Database:
         """The schema revision the database is at (None when never migrated)."""
 
         def read(connection: Connection) -> str | None:
-            return MigrationContext.configure(connection).get_current_revision()
+            if not inspect(connection).has_table(VERSION_TABLE):
+                return None
+            found = connection.execute(text("SELECT version_num FROM alembic_version"))
+            versions = found.scalars().all()
+            if len(versions) > 1:
+                raise RuntimeError(f"{VERSION_TABLE} has several heads: {sorted(versions)}")
+            return versions[0] if versions else None
 
         async with self.engine.connect() as connection:
             return await connection.run_sync(read)
 
     async def is_up_to_date(self) -> bool:
         """Whether the schema is at the newest migration."""
-        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-        return await self.current_revision() == head
+        return await self.current_revision() == head_revision()
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
-        for cache in (self.arrivals, self.permits):
-            cache.invalidate(None)
+        for kept in (self.arrivals, self.permits):
+            kept.invalidate(None)
         if self.epoch is not None:
             self.epoch.close()

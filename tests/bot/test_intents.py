@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -12,7 +14,10 @@ import pytest
 
 from bot.intents import (
     PHRASES_DIR,
+    Example,
     IntentIndex,
+    LazyIndex,
+    features,
     language_of,
     load_examples,
     normalize,
@@ -177,3 +182,104 @@ def test_labelled_set_accuracy_is_at_least_ninety_percent() -> None:
         and match.intent.value == row["intent"]
     )
     assert right / len(rows) >= 0.9
+
+
+def test_the_index_is_built_once_however_many_threads_ask_at_once() -> None:
+    building = threading.Event()
+    release = threading.Event()
+    built: list[IntentIndex] = []
+    tiny = [Example(Intent.QR, None, "en", "show my qr code")]
+
+    def build() -> IntentIndex:
+        building.set()
+        release.wait()
+        built.append(IntentIndex(tiny))
+        return built[-1]
+
+    lazy = LazyIndex(build)
+    assert not lazy.built
+    got: list[IntentIndex] = []
+    first = threading.Thread(target=lambda: got.append(lazy.get()))
+    first.start()
+    building.wait()  # the first thread is inside the build, holding the lock
+    others = [threading.Thread(target=lambda: got.append(lazy.get())) for _ in range(7)]
+    for thread in others:
+        thread.start()
+    release.set()
+    for thread in (first, *others):
+        thread.join()
+    assert lazy.builds == 1
+    assert len(built) == 1
+    assert len(got) == 8
+    assert all(index is built[0] for index in got)
+
+
+def test_a_failed_build_is_retried_on_the_next_use() -> None:
+    attempts: list[int] = []
+
+    def build() -> IntentIndex:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OSError("phrase file unreadable")
+        return IntentIndex([Example(Intent.THANKS, None, "en", "thank you")])
+
+    lazy = LazyIndex(build)
+    with pytest.raises(OSError, match="unreadable"):
+        lazy.get()
+    assert lazy.get().match("thanks a lot").intent is Intent.THANKS
+    assert lazy.builds == 1
+
+
+class ReferenceIndex:
+    """Cosine similarities straight from the definition: dict vectors, IDF over intents."""
+
+    def __init__(self, examples: list[Example]) -> None:
+        vectors = [features(normalize(example.text)) for example in examples]
+        kept = [(example, vector) for example, vector in zip(examples, vectors, strict=True)]
+        kept = [(example, vector) for example, vector in kept if vector]
+        per_intent: dict[Intent, set[str]] = {}
+        for example, vector in kept:
+            per_intent.setdefault(example.intent, set()).update(vector)
+        self.frequency = Counter(feature for shared in per_intent.values() for feature in shared)
+        self.count = len(per_intent)
+        self.vectors = [self.unit(vector) for _example, vector in kept]
+
+    def unit(self, vector: Counter[str]) -> dict[str, float]:
+        rarity = {
+            feature: math.log((self.count + 1) / (self.frequency.get(feature, 0) + 1)) + 1
+            for feature in vector
+        }
+        weights = {
+            feature: (1 + math.log(times)) * rarity[feature] for feature, times in vector.items()
+        }
+        norm = math.sqrt(sum(weight * weight for weight in weights.values())) or 1.0
+        return {feature: weight / norm for feature, weight in weights.items()}
+
+    def similarities(self, text: str) -> dict[int, float]:
+        query = self.unit(features(normalize(text)))
+        return {
+            number: sum(query[feature] * vector[feature] for feature in query.keys() & vector)
+            for number, vector in enumerate(self.vectors)
+            if query.keys() & vector
+        }
+
+
+@pytest.fixture(scope="module")
+def shipped() -> tuple[list[Example], IntentIndex, ReferenceIndex]:
+    """Every shipped example, the compact index over them and the definition's."""
+    examples = load_examples()
+    return examples, IntentIndex(examples), ReferenceIndex(examples)
+
+
+@pytest.mark.parametrize("language", ["en", "ru", "zh_Hans", "ar", "th", "ko", "vi"])
+def test_compact_index_scores_as_the_definition_does(
+    shipped: tuple[list[Example], IntentIndex, ReferenceIndex], language: str
+) -> None:
+    examples, index, reference = shipped
+    own = [example for example in examples if example.language == language]
+    for text in [own[0].text, own[len(own) // 2].text, own[-1].text + " " + own[1].text]:
+        expected = reference.similarities(text)
+        got = index.similarities(normalize(text))
+        assert got
+        assert got.keys() == expected.keys()
+        assert all(got[number] == pytest.approx(expected[number], abs=1e-12) for number in got)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from storage.database import Database
+from storage.database import Database, alembic_config, head_revision
 from storage.models import (
     Application,
     ApplicationEvent,
@@ -227,3 +228,22 @@ async def test_database_errors_never_carry_the_values_involved(database: Databas
         async with database.session() as session:
             session.add(Employer(uscc="91350100M000100Y43", name="Secret Employer Name"))
     assert "Secret Employer Name" not in str(raised.value)
+
+
+def test_the_head_read_from_the_files_is_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def test_a_new_database_is_at_no_revision_until_migrated(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")
+    try:
+        assert await db.current_revision() is None
+        assert not await db.is_up_to_date()
+        await db.migrate("0001")
+        assert await db.current_revision() == "0001"
+        await db.migrate()
+        assert await db.current_revision() == head_revision()
+    finally:
+        await db.dispose()

@@ -40,11 +40,13 @@ async def remember_question(
     at: datetime | None = None,
 ) -> None:
     """Keep `text` as the person's last question, replacing the one before."""
+    record = question_record(text, intent, entry_id, at or utcnow())
     async with db.session() as session:
         users = UserRepository(session)
-        settings = await users.settings_of(user_id)
-        settings[LAST_QUESTION_KEY] = question_record(text, intent, entry_id, at or utcnow())
-        await users.replace_settings(user_id, settings)
+        if await users.put_setting(user_id, LAST_QUESTION_KEY, record):
+            return
+        # No user row yet (they never wrote through the bot): create it with the setting.
+        await users.replace_settings(user_id, {LAST_QUESTION_KEY: record})
 
 
 async def last_question(db: Database, user_id: int) -> tuple[str, str | None] | None:

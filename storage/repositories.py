@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import BigInteger, and_, cast, delete, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -90,6 +92,27 @@ class UserRepository:
         """The user's stored settings (empty when they have none or never wrote)."""
         row = await self.session.get(TelegramUser, user_id)
         return dict(row.settings or {}) if row is not None else {}
+
+    async def put_setting(self, user_id: int, key: str, value: Any) -> bool:
+        """Set one key of the user's settings in a single UPDATE (no read first); False if
+        the user has no row."""
+        settings: Any
+        if self.session.get_bind().dialect.name == "postgresql":
+            merged = func.coalesce(TelegramUser.settings.cast(JSONB), cast({}, JSONB)).op("||")(
+                func.jsonb_build_object(key, cast(value, JSONB))
+            )
+            settings = merged.cast(TelegramUser.settings.type)
+        else:
+            settings = func.json_set(
+                func.coalesce(TelegramUser.settings, "{}"), f"$.{key}", func.json(json.dumps(value))
+            )
+        result = await self.session.execute(
+            update(TelegramUser)
+            .where(TelegramUser.id == user_id)
+            .values(settings=settings)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
     async def replace_settings(self, user_id: int, settings: dict[str, Any]) -> None:
         """Store `settings` as the user's settings (a new dict, so the JSON change is seen)."""

@@ -247,3 +247,21 @@ async def test_a_new_database_is_at_no_revision_until_migrated(tmp_path: Path) -
         assert await db.current_revision() == head_revision()
     finally:
         await db.dispose()
+
+
+async def test_one_setting_is_written_without_touching_the_others(database: Database) -> None:
+    async with database.session() as session:
+        users = UserRepository(session)
+        assert not await users.put_setting(404, "last_question", {"text": "hi"})
+        await users.seen(9, "en")
+        await users.replace_settings(9, {"muted": ["reminder"], "last_question": {"text": "a"}})
+    async with database.session() as session:
+        users = UserRepository(session)
+        record = {"text": "когда истекает разрешение?", "intent": None, "n": 2}
+        assert await users.put_setting(9, "last_question", record)
+    async with database.session() as session:
+        assert await UserRepository(session).settings_of(9) == {
+            "muted": ["reminder"],
+            "last_question": {"text": "когда истекает разрешение?", "intent": None, "n": 2},
+        }
+        assert await UserRepository(session).settings_of(404) == {}

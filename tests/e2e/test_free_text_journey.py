@@ -171,25 +171,38 @@ def _long_texts() -> list[str]:
     return [latin, han, thai, mixed, "x" * 4096]
 
 
-async def test_matching_long_messages_never_blocks_the_event_loop(seeded: BotHarness) -> None:
-    intent_index()  # built beforehand: the first build is the next test's subject
-    loop = asyncio.get_running_loop()
-    longest_wait = 0.0
-    done = asyncio.Event()
+class LoopWatch:
+    """Measures the longest time the event loop was held while the block ran."""
 
-    async def ticker() -> None:
-        nonlocal longest_wait
-        while not done.is_set():
+    def __init__(self) -> None:
+        self.longest_wait = 0.0
+        self._done = asyncio.Event()
+        self._ticking: asyncio.Task[None] | None = None
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._done.is_set():
             before = loop.time()
             await asyncio.sleep(0)
-            longest_wait = max(longest_wait, loop.time() - before)
+            self.longest_wait = max(self.longest_wait, loop.time() - before)
 
-    ticking = asyncio.create_task(ticker())
+    async def __aenter__(self) -> LoopWatch:
+        self._ticking = asyncio.create_task(self._tick())
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._done.set()
+        assert self._ticking is not None
+        await self._ticking
+
+
+async def test_matching_long_messages_never_blocks_the_event_loop(seeded: BotHarness) -> None:
+    intent_index()  # built beforehand: the first build is the next test's subject
     user = seeded.user()
-    for text in _long_texts() * 3:
-        assert replies(await seeded.send(user.text(text)))
-    done.set()
-    await ticking
+    async with LoopWatch() as watch:
+        for text in _long_texts() * 3:
+            assert replies(await seeded.send(user.text(text)))
+    longest_wait = watch.longest_wait
     # The whole update (Telegram objects, database, matching) holds the loop for about 5 ms
     # at most here; the bound leaves room for a slow machine and garbage collection.
     assert longest_wait < 0.05, f"the event loop waited {longest_wait * 1000:.1f} ms"
@@ -204,23 +217,11 @@ async def test_the_first_free_text_builds_the_index_once_off_the_event_loop(
     for command in ("/start", "/status", "/help"):
         await seeded.send(seeded.user().text(command))
     assert fresh.builds == 0  # commands and buttons never need it
-    loop = asyncio.get_running_loop()
-    longest_wait = 0.0
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        nonlocal longest_wait
-        while not done.is_set():
-            before = loop.time()
-            await asyncio.sleep(0)
-            longest_wait = max(longest_wait, loop.time() - before)
-
     freeze_startup_heap()  # as `serve_bot` does once the bot has started
     try:
-        ticking = asyncio.create_task(ticker())
-        answered = await say(seeded, "когда заканчивается мое разрешение?", "ru")
-        done.set()
-        await ticking
+        async with LoopWatch() as watch:
+            answered = await say(seeded, "когда заканчивается мое разрешение?", "ru")
+        longest_wait = watch.longest_wait
     finally:
         gc.unfreeze()  # the rest of the test session collects as usual
     assert answered

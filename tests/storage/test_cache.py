@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import textwrap
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
@@ -30,13 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'cache.db'}")
-    await database.migrate()
-    try:
-        yield database
-    finally:
-        await database.dispose()
+def db(sqlite_database: Database) -> Database:
+    """A migrated SQLite store: the caches are on there."""
+    return sqlite_database
 
 
 class Queries:
@@ -146,7 +141,7 @@ async def test_a_write_from_another_process_is_seen(db: Database, tmp_path: Path
         from storage.repositories import UserRepository
 
         async def main():
-            other = Database("sqlite+aiosqlite:///{tmp_path / "cache.db"}")
+            other = Database("sqlite+aiosqlite:///{db.url.database}")
             async with other.session() as session:
                 await UserRepository(session).set_locale(7, "fa")
             await other.dispose()

@@ -261,7 +261,14 @@ class SendScheduler(BaseRateLimiter[Lane]):
             await self.initialize()
         loop = asyncio.get_running_loop()
         waiter = _Waiter(chat, lane, paid, loop.create_future(), self.clock())
+        idle = not any(self._waiting.values())
         self._waiting[lane].append(waiter)
+        if idle:
+            # Nobody else is waiting: decide now, as the grant loop would, and skip its
+            # round trip through the event loop when the send may go at once.
+            self._grant(waiter.since)
+            if waiter.ready.done():
+                return
         self._wake.set()
         try:
             await waiter.ready

@@ -205,12 +205,11 @@ class CommitCache(Generic[V]):
             written |= {
                 getattr(c, "key", str(c)) for c in getattr(statement, "_values", None) or ()
             }
-            # Parameters name the changed columns (and the row's key, which is not written).
-            return not written or not written <= ignored | _KEY_PARAMETERS
+            # Parameters name the changed columns and the row's key (`<table>_id` in the ORM's
+            # UPDATE ... WHERE, `id_1` in a Core one), which is not written.
+            keys = {"id", "id_1", f"{table}_id"}
+            return not written or not written <= ignored | keys
         return True
-
-
-_KEY_PARAMETERS = frozenset({"id", "id_1", "telegram_users_id"})
 
 
 def watch(engine: Engine, caches: list[CommitCache[Any]]) -> None:

@@ -47,6 +47,9 @@ GUESS = 0.25
 GUESSES = 3
 # Fewer letters or digits than this are not a question (a stray "я" or "?").
 MIN_CHARS = 2
+# Short texts whose matches are remembered (text, languages), and how many are kept.
+RECENT_TEXT_CHARS = 200
+RECENT_TEXTS = 4096
 
 _N_GRAMS = (2, 3, 4)
 # How much an intent's nearest, second and third nearest examples count.
@@ -257,6 +260,10 @@ class IntentIndex:
 
     def __init__(self, examples: Iterable[Example]) -> None:
         self.examples: list[Example] = []
+        # Recent answers: people type the same short things ("hi", "thanks", "qr") again and
+        # again, and matching is a pure function of the text, the languages and this index.
+        self._recent: dict[tuple[str, frozenset[str]], Match] = {}
+        self._recent_lock = threading.Lock()
         rows: dict[str, int] = {}
         # Every example's features (row numbers and counts, in the order found: the order
         # its weights are summed in) one after another; example n's are starts[n]:starts[n+1].
@@ -347,9 +354,23 @@ class IntentIndex:
         """The intents `text` most likely asks for, and the entry answering it if any.
 
         An intent scores its nearest example, plus a little for its next nearest ones: a
-        message close to several examples of one intent is more surely that intent.
+        message close to several examples of one intent is more surely that intent. Short
+        texts matched recently are answered from memory (`RECENT_TEXTS` of them).
         """
-        own = {language for language in languages if language}
+        own = frozenset(language for language in languages if language)
+        if len(text) > RECENT_TEXT_CHARS:
+            return self._match(text, own)
+        key = (text, own)
+        found = self._recent.get(key)
+        if found is None:
+            found = self._match(text, own)
+            with self._recent_lock:
+                if len(self._recent) >= RECENT_TEXTS:
+                    del self._recent[next(iter(self._recent))]  # the oldest
+                self._recent[key] = found
+        return found
+
+    def _match(self, text: str, own: frozenset[str]) -> Match:
         normalized = normalize(text[:MAX_MATCHED_CHARS])
         if len(normalized.replace(" ", "")) < MIN_CHARS:
             return Match((), None)  # "я", "?", "9": nothing to understand

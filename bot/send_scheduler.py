@@ -190,13 +190,10 @@ class SendScheduler(BaseRateLimiter[Lane]):
         clock: Callable[[], float] = time.monotonic,
         interactive_retries: int = 3,
     ) -> None:
-        self.limits = limits
         self.clock = clock
         self.interactive_retries = interactive_retries
         self.stats = SchedulerStats()
-        self._global = Pace(limits.global_per_second)
-        self._paid = Pace(limits.paid_per_second)
-        self._chats: dict[int | str, ChatPace] = {}
+        self.change_limits(limits)
         self._waiting: dict[Lane, list[_Waiter]] = {lane: [] for lane in Lane}
         self._recent_429: deque[tuple[float, int | str | None]] = deque(maxlen=16)
         self._wake = asyncio.Event()
@@ -204,6 +201,13 @@ class SendScheduler(BaseRateLimiter[Lane]):
         self._grants_since_sweep = 0
         self.on_wait: Callable[[Lane, float], None] | None = None
         self.on_limited: Callable[[], None] | None = None
+
+    def change_limits(self, limits: SendLimits) -> None:
+        """Pace by `limits` from now on (every pace starts afresh)."""
+        self.limits = limits
+        self._global = Pace(limits.global_per_second)
+        self._paid = Pace(limits.paid_per_second)
+        self._chats: dict[int | str, ChatPace] = {}
 
     async def initialize(self) -> None:
         """Start granting (PTB calls this when the bot starts)."""

@@ -65,6 +65,27 @@ class CodeIssuer:
         """The page a verifier's camera opens."""
         return f"{self.base}/v/{token}"
 
+    async def _facts(self, permit_id: int) -> tuple[PermitStatus, date, str]:
+        """The permit's status, validity and reference (created on first use), from the
+        permit cache when possible: any committed change to the permit empties it."""
+        key = ("code", permit_id)
+        cached: tuple[PermitStatus, date, str] | None = self.db.permits.get(key)
+        if cached is not None:
+            return cached
+        ticket = self.db.permits.ticket()
+        async with self.db.session() as session:
+            repository = PermitRepository(session)
+            facts = await repository.code_facts(permit_id)
+            if facts is None:
+                raise CodeRefused(Refusal.NO_PERMIT)
+            status, valid_until, reference = facts
+            if reference is None:
+                # Written once and never changed; not a column the permit cache watches.
+                reference = await repository.verification_ref(permit_id)
+        assert reference is not None
+        self.db.permits.put(key, (status, valid_until, reference), ticket)
+        return status, valid_until, reference
+
     def _sign_and_render(
         self, reference: str, purpose: Purpose, now: datetime
     ) -> tuple[str, str, bytes]:
@@ -74,19 +95,11 @@ class CodeIssuer:
 
     async def issue(self, permit_id: int, purpose: Purpose) -> IssuedCode:
         """A new code for the permit, or `CodeRefused` if it is cancelled or expired."""
-        async with self.db.session() as session:
-            repository = PermitRepository(session)
-            facts = await repository.code_facts(permit_id)
-            if facts is None:
-                raise CodeRefused(Refusal.NO_PERMIT)
-            status, valid_until, reference = facts
-            if status is PermitStatus.CANCELLED:
-                raise CodeRefused(Refusal.CANCELLED)
-            if status is PermitStatus.EXPIRED or valid_until < self.today():
-                raise CodeRefused(Refusal.EXPIRED)
-            if reference is None:
-                reference = await repository.verification_ref(permit_id)
-        assert reference is not None
+        status, valid_until, reference = await self._facts(permit_id)
+        if status is PermitStatus.CANCELLED:
+            raise CodeRefused(Refusal.CANCELLED)
+        if status is PermitStatus.EXPIRED or valid_until < self.today():
+            raise CodeRefused(Refusal.EXPIRED)
         now = self.clock()
         # Signing and QR rendering cost milliseconds of CPU: one worker thread hop does both.
         token, url, png = await asyncio.to_thread(self._sign_and_render, reference, purpose, now)

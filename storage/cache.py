@@ -201,14 +201,14 @@ class CommitCache(Generic[V]):
             return False
         ignored = self.ignore.get(table)
         if ignored and statement.is_update:
+            values = getattr(statement, "_values", None)
+            if values:  # UPDATE ... SET given in the statement: its columns are what changes
+                written = {getattr(column, "key", str(column)) for column in values}
+                return not written <= ignored
+            # The ORM's UPDATE: its parameters name the changed columns and the row's key
+            # (`<table>_id`), which is not written.
             written = set().union(*(p.keys() for p in parameters))
-            written |= {
-                getattr(c, "key", str(c)) for c in getattr(statement, "_values", None) or ()
-            }
-            # Parameters name the changed columns and the row's key (`<table>_id` in the ORM's
-            # UPDATE ... WHERE, `id_1` in a Core one), which is not written.
-            keys = {"id", "id_1", f"{table}_id"}
-            return not written or not written <= ignored | keys
+            return not written or not written <= ignored | {"id", f"{table}_id"}
         return True
 
 

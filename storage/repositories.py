@@ -7,9 +7,23 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, cast, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +64,31 @@ class UserProfile:
     id: int
     locale: str | None
     language_code: str | None
+
+
+@cache
+def _put_setting(dialect: str) -> Any:
+    """UPDATE telegram_users SET settings[:key] = :payload (JSON text) WHERE id = :uid.
+
+    Built once per dialect: the statement is the same every time, only its values change.
+    """
+    if dialect == "postgresql":
+        current = func.coalesce(TelegramUser.settings.cast(JSONB), cast({}, JSONB))
+        key, payload = bindparam("key", type_=String), bindparam("payload", type_=String)
+        added = func.jsonb_build_object(key, cast(payload, JSONB))
+        settings: Any = current.op("||")(added).cast(TelegramUser.settings.type)
+    else:
+        settings = func.json_set(
+            func.coalesce(TelegramUser.settings, "{}"),
+            bindparam("path", type_=String),
+            func.json(bindparam("payload", type_=String)),
+        )
+    return (
+        update(TelegramUser)
+        .where(TelegramUser.id == bindparam("uid", type_=BigInteger))
+        .values(settings=settings)
+        .execution_options(synchronize_session=False)
+    )
 
 
 class UserRepository:
@@ -96,21 +135,10 @@ class UserRepository:
     async def put_setting(self, user_id: int, key: str, value: Any) -> bool:
         """Set one key of the user's settings in a single UPDATE (no read first); False if
         the user has no row."""
-        settings: Any
-        if self.session.get_bind().dialect.name == "postgresql":
-            merged = func.coalesce(TelegramUser.settings.cast(JSONB), cast({}, JSONB)).op("||")(
-                func.jsonb_build_object(key, cast(value, JSONB))
-            )
-            settings = merged.cast(TelegramUser.settings.type)
-        else:
-            settings = func.json_set(
-                func.coalesce(TelegramUser.settings, "{}"), f"$.{key}", func.json(json.dumps(value))
-            )
+        dialect = self.session.get_bind().dialect.name
         result = await self.session.execute(
-            update(TelegramUser)
-            .where(TelegramUser.id == user_id)
-            .values(settings=settings)
-            .execution_options(synchronize_session=False)
+            _put_setting(dialect),
+            {"uid": user_id, "key": key, "path": f"$.{key}", "payload": json.dumps(value)},
         )
         return bool(getattr(result, "rowcount", 0))
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import intents
 from bot.intents import (
     PHRASES_DIR,
     Example,
@@ -283,3 +284,26 @@ def test_compact_index_scores_as_the_definition_does(
         assert got
         assert got.keys() == expected.keys()
         assert all(got[number] == pytest.approx(expected[number], abs=1e-12) for number in got)
+
+
+def test_recently_matched_texts_are_answered_from_memory_with_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = IntentIndex(load_examples())
+    monkeypatch.setattr(intents, "RECENT_TEXTS", 3)
+    first = index.match("когда истекает мое разрешение", ["ru"])
+    assert index.match("когда истекает мое разрешение", ["ru"]) is first  # remembered
+    assert index.match("когда истекает мое разрешение", ["ru"]) == index._match(
+        "когда истекает мое разрешение", frozenset({"ru"})
+    )
+    # Another language is another question: the own-language bonus changes the scores.
+    other = index.match("когда истекает мое разрешение", ["en"])
+    assert other is not first
+    assert other == index._match("когда истекает мое разрешение", frozenset({"en"}))
+    for text in ("hello", "thanks", "qr please"):
+        index.match(text, ["en"])
+    assert len(index._recent) == 3  # bounded: the oldest went first
+    assert ("когда истекает мое разрешение", frozenset({"ru"})) not in index._recent
+    long_text = "when does my permit expire " * 10
+    index.match(long_text, ["en"])
+    assert (long_text, frozenset({"en"})) not in index._recent  # long texts are not kept

@@ -101,6 +101,8 @@ async def test_writing_only_settings_does_not_invalidate(db: Database) -> None:
     await visit(db, 7)
     async with db.session() as session:
         await UserRepository(session).replace_settings(7, {"muted": ["reminder"]})
+    async with db.session() as session:
+        assert await UserRepository(session).put_setting(7, "last_question", {"text": "hi"})
     queries = Queries(db)
     await visit(db, 7)
     assert queries.count == 0

@@ -13,7 +13,8 @@ from bot.i18n import N_, _, use_locale
 
 @dataclass(frozen=True, slots=True)
 class CannedReply:
-    """One canned answer: its key, a short English title for staff, and the text."""
+    """One canned answer: its key, a short title for staff (shown in STAFF_LOCALE), and the
+    text (sent in the worker's language); both marked for translation, rendered where shown."""
 
     key: str
     title: str
@@ -23,7 +24,7 @@ class CannedReply:
 CANNED_REPLIES: tuple[CannedReply, ...] = (
     CannedReply(
         "documents",
-        "document checklist for an extension",
+        N_("document checklist for an extension"),
         N_(
             "📋 For an extension your employer applies online in the Service System for "
             "Foreigners Working in China. Usually needed: your passport, your current work "
@@ -34,7 +35,7 @@ CANNED_REPLIES: tuple[CannedReply, ...] = (
     ),
     CannedReply(
         "hours",
-        "support office hours",
+        N_("support office hours"),
         N_(
             "🕘 We answer on working days during office hours (Beijing time). Write here at any "
             "time: your message is kept and we reply as soon as we are back."
@@ -42,7 +43,7 @@ CANNED_REPLIES: tuple[CannedReply, ...] = (
     ),
     CannedReply(
         "extend",
-        "how and when to extend",
+        N_("how and when to extend"),
         N_(
             "⏳ Extensions are applied for from 90 days until 30 days before your permit "
             "expires. With fewer than 30 days left the system refuses the application and the "
@@ -51,7 +52,7 @@ CANNED_REPLIES: tuple[CannedReply, ...] = (
     ),
     CannedReply(
         "notification_letter",
-        "how to get the Notification Letter",
+        N_("how to get the Notification Letter"),
         N_(
             "📄 The Notification Letter of Foreigner's Work Permit is downloaded by your "
             "employer from the Service System once the permit is approved. You apply for the Z "
@@ -60,7 +61,7 @@ CANNED_REPLIES: tuple[CannedReply, ...] = (
     ),
     CannedReply(
         "residence",
-        "residence permit after entry",
+        N_("residence permit after entry"),
         N_(
             "🏢 After entering China on the Z visa, apply for the residence permit at the "
             "exit-entry office of the public security bureau where you work, within 30 days of "
@@ -70,7 +71,7 @@ CANNED_REPLIES: tuple[CannedReply, ...] = (
     ),
     CannedReply(
         "ecard",
-        "registering the electronic social security card",
+        N_("registering the electronic social security card"),
         N_(
             "📱 To register the electronic social security card, use your passport name, your "
             "work permit number and a password of 8 to 16 characters, then pass the face check. "
@@ -79,7 +80,7 @@ CANNED_REPLIES: tuple[CannedReply, ...] = (
     ),
     CannedReply(
         "link",
-        "linking the Telegram account",
+        N_("linking the Telegram account"),
         N_(
             "🔗 To see your own permit here, send /link and follow the four steps: your name "
             "as in your passport, your work permit number, your social-security number and "

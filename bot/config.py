@@ -31,6 +31,7 @@ EXPECTED: dict[str, str] = {
     "DATABASE_URL": "an async SQLAlchemy URL: sqlite+aiosqlite:///path/to/file.db "
     "or postgresql+asyncpg://user:password@host:5432/database",
     "DEFAULT_LOCALE": "one of the shipped locales",
+    "STAFF_LOCALE": "one of the shipped locales, or empty for DEFAULT_LOCALE",
     "TIMEZONE": "an IANA time zone name like Asia/Shanghai",
     "LOG_LEVEL": "one of " + ", ".join(_LOG_LEVELS),
     "DATA_DIR": "a directory the bot may write to",
@@ -78,6 +79,7 @@ class Settings(BaseSettings):
     DATA_DIR: Path = DEFAULT_DATA_DIR
     DATABASE_URL: str | None = None
     DEFAULT_LOCALE: str = "en"
+    STAFF_LOCALE: str | None = None
     TIMEZONE: str = "Asia/Shanghai"
     LOG_LEVEL: str = "INFO"
     IDENTIFIER_HASH_KEY: str | None = Field(default=None, repr=False)
@@ -199,6 +201,15 @@ class Settings(BaseSettings):
             raise ValueError("unknown locale")
         return value
 
+    @field_validator("STAFF_LOCALE")
+    @classmethod
+    def _known_staff_locale(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if value not in available_locales():
+            raise ValueError("unknown locale")
+        return value
+
     @field_validator("TIMEZONE")
     @classmethod
     def _timezone(cls, value: str) -> str:
@@ -297,6 +308,12 @@ class Settings(BaseSettings):
         )
 
     @property
+    def staff_locale(self) -> str:
+        """The language of everything the support staff read (STAFF_LOCALE, else
+        DEFAULT_LOCALE); workers are always answered in their own."""
+        return self.STAFF_LOCALE or self.DEFAULT_LOCALE
+
+    @property
     def support_hours(self) -> OfficeHours:
         """When staff answer support tickets (in TIMEZONE)."""
         from bot.office_hours import parse_office_hours
@@ -337,7 +354,7 @@ def load_settings(**overrides: Any) -> Settings:
         got = error.get("input")
         secret = name in ("BOT_TOKEN", "IDENTIFIER_HASH_KEY", "WEBHOOK_SECRET", "EVENTS_API_SECRET")
         shown = "" if secret else f" (got {got!r})"
-        if name == "DEFAULT_LOCALE":
+        if name in ("DEFAULT_LOCALE", "STAFF_LOCALE"):
             expected = "one of " + ", ".join(available_locales())
         else:
             expected = EXPECTED.get(name, "a valid value")

@@ -6,7 +6,8 @@ video) is copied into the ticket's topic. Staff side (`SUPPORT_CHAT_ID`, a forum
 whatever staff write in the topic reaches the worker from the bot (staff stay anonymous);
 `/note` stays internal; `/reply <key>` sends a canned answer in the worker's language;
 `/close`, `/reopen`, `/ban`, `/unban`, `/tickets`. In a group without topics every ticket is
-one card message and staff answer by replying to the ticket's messages.
+one card message and staff answer by replying to the ticket's messages. Workers read the bot in
+their own language, staff in `STAFF_LOCALE`.
 
 All state (tickets, topic and message mapping, bans) is in the database.
 """
@@ -14,8 +15,10 @@ All state (tickets, topic and message mapping, bans) is in the database.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from babel.dates import format_timedelta, get_day_names
 from telegram import (
@@ -33,6 +36,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.app import BotContext
 from bot.canned_replies import CANNED_REPLIES, canned_text
 from bot.i18n import (
+    N_,
     _,
     babel_locale,
     current_locale,
@@ -40,6 +44,7 @@ from bot.i18n import (
     format_moment,
     isolate,
     native_name,
+    ngettext,
     use_locale,
 )
 from bot.permits import (
@@ -66,6 +71,11 @@ OPEN_AFTER_LOCKOUT = OPEN + ":lockout"
 RATE_PREFIX = "support:rate:"
 TOPIC_GONE = "message thread not found"
 ORIGINS = {"/support": "command", OPEN: "menu", OPEN_AFTER_LOCKOUT: "lockout"}
+ORIGIN_LABELS = {
+    "command": N_("/support command"),
+    "menu": N_("menu button"),
+    "lockout": N_("offer after a linking lockout"),
+}
 
 
 # --- worker side ---------------------------------------------------------------------------
@@ -242,6 +252,20 @@ async def rate(update: Update, context: BotContext) -> None:
 
 # --- staff side ----------------------------------------------------------------------------
 
+StaffCallback = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+
+
+def in_staff_locale(callback: StaffCallback) -> StaffCallback:
+    """Run a staff handler in STAFF_LOCALE rather than the language of whoever wrote: staff
+    share one language; what goes to the worker is rendered in theirs explicitly."""
+
+    @functools.wraps(callback)
+    async def wrapper(update: Update, context: BotContext) -> None:
+        with use_locale(context.bot_data.settings.staff_locale):
+            await callback(update, context)
+
+    return wrapper
+
 
 async def _staff_ticket(update: Update, context: BotContext) -> TicketView | None:
     """The ticket a staff message is about: its topic, the message it replies to, or a
@@ -261,6 +285,7 @@ async def _staff_ticket(update: Update, context: BotContext) -> TicketView | Non
     return None
 
 
+@in_staff_locale
 async def relay_from_staff(update: Update, context: BotContext) -> None:
     """What staff write in a ticket's topic goes to the worker, from the bot."""
     message = update.effective_message
@@ -271,7 +296,7 @@ async def relay_from_staff(update: Update, context: BotContext) -> None:
         return  # the General topic, or chatter that is not about a ticket
     if ticket.state is not TicketState.OPEN:
         await _note_to_staff(
-            context, ticket, "⚠️ This ticket is closed; /reopen it to write to the worker."
+            context, ticket, _("⚠️ This ticket is closed; /reopen it to write to the worker.")
         )
         return
     delivered = await _to_worker(context, ticket, message)
@@ -286,6 +311,7 @@ async def relay_from_staff(update: Update, context: BotContext) -> None:
             )
 
 
+@in_staff_locale
 async def note(update: Update, context: BotContext) -> None:
     """/note <text>: stays in the topic for staff; the worker never sees it."""
     ticket = await _staff_ticket(update, context)
@@ -298,9 +324,10 @@ async def note(update: Update, context: BotContext) -> None:
             staff_chat_id=update.effective_message.chat_id,
             staff_message_id=update.effective_message.message_id,
         )
-    await _note_to_staff(context, ticket, "📝 Note kept for staff only.")
+    await _note_to_staff(context, ticket, _("📝 Note kept for staff only."))
 
 
+@in_staff_locale
 async def reply_canned(update: Update, context: BotContext) -> None:
     """/reply <key>: a canned answer in the worker's language; /reply alone lists the keys."""
     message = update.effective_message
@@ -308,26 +335,34 @@ async def reply_canned(update: Update, context: BotContext) -> None:
         return
     keys = [arg for arg in context.args or [] if not arg.lstrip("#").isdigit()]
     if not keys:
-        listing = "\n".join(f"/reply {reply.key} — {reply.title}" for reply in CANNED_REPLIES)
-        await message.reply_text("Canned answers, sent in the worker's language:\n" + listing)
+        listing = "\n".join(f"/reply {reply.key} — {_(reply.title)}" for reply in CANNED_REPLIES)
+        await message.reply_text(
+            directional(_("Canned answers, sent in the worker's language:") + "\n" + listing)
+        )
         return
     ticket = await _staff_ticket(update, context)
     if ticket is None:
-        await message.reply_text("Use /reply in a ticket's topic (or add the ticket number).")
+        await message.reply_text(
+            directional(_("Use /reply in a ticket's topic (or add the ticket number)."))
+        )
         return
     text = canned_text(keys[0], ticket.locale)
     if text is None:
-        await message.reply_text(f"No canned answer '{keys[0]}'. /reply lists them.")
+        await message.reply_text(
+            directional(_("No canned answer '{key}'. /reply lists them.").format(key=keys[0]))
+        )
         return
     with use_locale(ticket.locale):
         header = _("💬 Support · request #{number}").format(number=ticket.id)
     delivered = await _send_worker_text(context, ticket, f"{header}\n{text}")
     if delivered is not None:
-        await _note_to_staff(
-            context, ticket, f"📤 Sent '{keys[0]}' in {native_name(ticket.locale)}:\n{text}"
+        sent = _("📤 Sent '{key}' in {language}:").format(
+            key=keys[0], language=native_name(ticket.locale)
         )
+        await _note_to_staff(context, ticket, f"{sent}\n{text}")
 
 
+@in_staff_locale
 async def close(update: Update, context: BotContext) -> None:
     """/close: the worker is told in their language and asked to rate the help."""
     ticket = await _staff_ticket(update, context)
@@ -336,7 +371,7 @@ async def close(update: Update, context: BotContext) -> None:
     async with context.bot_data.db.session() as session:
         closed = await SupportRepository(session).set_state(ticket.id, TicketState.CLOSED)
     if not closed:
-        await _note_to_staff(context, ticket, "This ticket is already closed.")
+        await _note_to_staff(context, ticket, _("This ticket is already closed."))
         return
     with use_locale(ticket.locale):
         text = _(
@@ -344,13 +379,14 @@ async def close(update: Update, context: BotContext) -> None:
             "How helpful were we?"
         ).format(number=ticket.id)
     await _send_worker_text(context, ticket, text, _rating_keyboard(ticket.id))
-    await _note_to_staff(context, ticket, f"✅ Ticket #{ticket.id} closed.")
+    await _note_to_staff(context, ticket, _("✅ Ticket #{number} closed.").format(number=ticket.id))
     if ticket.topic_id is not None:
         # Closing the topic is a courtesy; the ticket's state is what counts.
         with contextlib.suppress(TelegramError):
             await context.bot.close_forum_topic(ticket.staff_chat_id, ticket.topic_id)
 
 
+@in_staff_locale
 async def reopen(update: Update, context: BotContext) -> None:
     """/reopen: the ticket takes messages again (unless the worker opened a new one)."""
     ticket = await _staff_ticket(update, context)
@@ -361,12 +397,14 @@ async def reopen(update: Update, context: BotContext) -> None:
         other = await support.open_ticket_of(ticket.telegram_user_id)
         if other is not None and other.id != ticket.id:
             await _note_to_staff(
-                context, ticket, f"The worker has another open ticket: #{other.id}."
+                context,
+                ticket,
+                _("The worker has another open ticket: #{number}.").format(number=other.id),
             )
             return
         reopened = await support.set_state(ticket.id, TicketState.OPEN)
     if not reopened:
-        await _note_to_staff(context, ticket, "This ticket is already open.")
+        await _note_to_staff(context, ticket, _("This ticket is already open."))
         return
     if ticket.topic_id is not None:
         with contextlib.suppress(TelegramError):
@@ -376,9 +414,12 @@ async def reopen(update: Update, context: BotContext) -> None:
             number=ticket.id
         )
     await _send_worker_text(context, ticket, text)
-    await _note_to_staff(context, ticket, f"🔄 Ticket #{ticket.id} reopened.")
+    await _note_to_staff(
+        context, ticket, _("🔄 Ticket #{number} reopened.").format(number=ticket.id)
+    )
 
 
+@in_staff_locale
 async def ban(update: Update, context: BotContext) -> None:
     """/ban: the worker's messages are ignored from now on (they are told once, politely)."""
     ticket = await _staff_ticket(update, context)
@@ -397,7 +438,7 @@ async def ban(update: Update, context: BotContext) -> None:
                 f"tg:{staff.id}", "support.banned", f"ticket:{ticket.id}"
             )
     if not banned:
-        await _note_to_staff(context, ticket, "The worker is already banned.")
+        await _note_to_staff(context, ticket, _("The worker is already banned."))
         return
     with use_locale(ticket.locale):
         text = _(
@@ -405,9 +446,10 @@ async def ban(update: Update, context: BotContext) -> None:
             "services stay available to you."
         )
     await _send_worker_text(context, ticket, text)
-    await _note_to_staff(context, ticket, "🚫 Worker banned; their messages are ignored.")
+    await _note_to_staff(context, ticket, _("🚫 Worker banned; their messages are ignored."))
 
 
+@in_staff_locale
 async def unban(update: Update, context: BotContext) -> None:
     """/unban: support takes the worker's messages again."""
     ticket = await _staff_ticket(update, context)
@@ -421,10 +463,11 @@ async def unban(update: Update, context: BotContext) -> None:
                 f"tg:{staff.id}", "support.unbanned", f"ticket:{ticket.id}"
             )
     await _note_to_staff(
-        context, ticket, "✅ Ban lifted." if lifted else "The worker was not banned."
+        context, ticket, _("✅ Ban lifted.") if lifted else _("The worker was not banned.")
     )
 
 
+@in_staff_locale
 async def tickets(update: Update, context: BotContext) -> None:
     """/tickets: the open tickets with their age."""
     message = update.effective_message
@@ -433,15 +476,20 @@ async def tickets(update: Update, context: BotContext) -> None:
     async with context.bot_data.db.session() as session:
         open_tickets = await SupportRepository(session).open_tickets()
     if not open_tickets:
-        await message.reply_text("No open tickets. 🎉")
+        await message.reply_text(directional(_("No open tickets. 🎉")))
         return
     now = utcnow()
+    staff_locale = babel_locale(current_locale())
     lines = [
         f"#{ticket.id} · {native_name(ticket.locale)} · "
-        f"{format_timedelta(now - ticket.opened_at, locale='en')} · {ticket.origin}"
+        f"{format_timedelta(now - ticket.opened_at, locale=staff_locale)} · "
+        f"{_origin(ticket.origin)}"
         for ticket in open_tickets
     ]
-    await message.reply_text(f"Open tickets ({len(lines)}):\n" + "\n".join(lines))
+    heading = ngettext("Open tickets ({count}):", "Open tickets ({count}):", len(lines))
+    await message.reply_text(
+        directional(heading.format(count=len(lines)) + "\n" + "\n".join(lines))
+    )
 
 
 # --- the staff group ---------------------------------------------------------------------
@@ -455,51 +503,71 @@ async def _is_forum(context: BotContext, chat_id: int) -> bool:
     return known[chat_id]
 
 
+def _origin(origin: str) -> str:
+    """Where a ticket was opened from, in the current locale (unknown codes as they are)."""
+    label = ORIGIN_LABELS.get(origin)
+    return _(label) if label is not None else origin
+
+
 async def _card(context: BotContext, ticket: TicketView, name: str) -> str:
     """The ticket card staff see first: who, their language, a masked permit summary."""
     async with context.bot_data.db.session() as session:
         permit_id = await LinkRepository(session).permit_of(ticket.telegram_user_id)
         permit = await PermitRepository(session).full(permit_id) if permit_id else None
         recent = await AuditRepository(session).recent(f"tg:{ticket.telegram_user_id}", 5)
-    lines = [
-        f"🎫 Ticket #{ticket.id} · {name}",
-        f"Language: {native_name(ticket.locale)} ({ticket.locale})",
-        f"Opened from: {ticket.origin}",
-    ]
-    if ticket.previous_ticket_id is not None:
-        lines.append(f"Previous ticket: #{ticket.previous_ticket_id}")
-    if permit is None:
-        lines.append("Account: not linked to a permit")
-    else:
-        with use_locale(context.bot_data.settings.DEFAULT_LOCALE):
-            status = _(PERMIT_STATUS_LABELS[permit.status])
+    question = await last_question(context.bot_data.db, ticket.telegram_user_id)
+    with use_locale(context.bot_data.settings.staff_locale):
+        lines = [
+            _("🎫 Ticket #{number} · {name}").format(number=ticket.id, name=isolate(name)),
+            _("Language: {language} ({code})").format(
+                language=native_name(ticket.locale), code=ticket.locale
+            ),
+            _("Opened from: {origin}").format(origin=_origin(ticket.origin)),
+        ]
+        if ticket.previous_ticket_id is not None:
+            lines.append(_("Previous ticket: #{number}").format(number=ticket.previous_ticket_id))
+        if permit is None:
+            lines.append(_("Account: not linked to a permit"))
+        else:
             lines += [
-                "Account: linked",
-                f"Permit: {'•' * 14}{permit.permit_no[-4:]} · {status} · valid until "
-                f"{permit.valid_until.isoformat()} · category {permit.category.value}",
-                f"Employer: {permit.employer.name}",
+                _("Account: linked"),
+                _("Permit: {number} · {status} · valid until {date} · category {category}").format(
+                    number=isolate(f"{'•' * 14}{permit.permit_no[-4:]}"),
+                    status=_(PERMIT_STATUS_LABELS[permit.status]),
+                    date=isolate(permit.valid_until.isoformat()),
+                    category=permit.category.value,
+                ),
+                _("Employer: {employer}").format(employer=isolate(permit.employer.name)),
             ]
             open_applications = [
-                f"  {_(APPLICATION_KIND_LABELS[app.kind])} {app.reference_no}: "
+                f"  {_(APPLICATION_KIND_LABELS[app.kind])} {isolate(app.reference_no)}: "
                 f"{_(APPLICATION_STATUS_LABELS[app.status])}"
                 for app in permit.applications
                 if app.status.value
                 in ("submitted", "pre_review", "documents_requested", "under_review")
             ]
-        lines.append("Open applications:" if open_applications else "Open applications: none")
-        lines += open_applications
-    question = await last_question(context.bot_data.db, ticket.telegram_user_id)
-    if question is not None:
-        text, intent = question
-        lines.append(f"Last question typed ({intent or 'not understood'}): «{text}»")
-    if recent:
-        lines.append("Recent activity:")
-        lines += [f"  {at:%Y-%m-%d %H:%M} UTC · {action}" for at, action in recent]
-    lines.append(
-        "\nWrite here to answer (staff stay anonymous). /note <text> stays internal; "
-        "/reply lists canned answers; /close, /reopen, /ban, /unban."
-    )
-    return "\n".join(lines)
+            lines.append(
+                _("Open applications:") if open_applications else _("Open applications: none")
+            )
+            lines += open_applications
+        if question is not None:
+            text, intent = question
+            lines.append(
+                _("Last question typed ({intent}): «{question}»").format(
+                    intent=intent or _("not understood"), question=text
+                )
+            )
+        if recent:
+            lines.append(_("Recent activity:"))
+            lines += [f"  {at:%Y-%m-%d %H:%M} UTC · {action}" for at, action in recent]
+        lines.append(
+            "\n"
+            + _(
+                "Write here to answer (staff stay anonymous). /note <text> stays internal; "
+                "/reply lists canned answers; /close, /reopen, /ban, /unban."
+            )
+        )
+        return directional("\n".join(lines))
 
 
 async def _place(context: BotContext, ticket: TicketView, name: str) -> TicketView:
@@ -552,6 +620,10 @@ async def _to_staff(
 
 
 async def _note_to_staff(context: BotContext, ticket: TicketView, text: str) -> None:
+    """Write `text` (already in STAFF_LOCALE) in the ticket's topic, for staff only."""
+    with use_locale(context.bot_data.settings.staff_locale):
+        text = directional(text)
+
     async def send(thread: int | None, reply: ReplyParameters | None) -> Message:
         return await context.bot.send_message(
             ticket.staff_chat_id, text, message_thread_id=thread, reply_parameters=reply
@@ -589,7 +661,7 @@ async def _send_worker_text(
             reply_parameters=await _reply_to_worker(context, ticket),
         )
     except Forbidden:
-        await _note_to_staff(context, ticket, "⚠️ Not delivered: the worker blocked the bot.")
+        await _note_to_staff(context, ticket, _("⚠️ Not delivered: the worker blocked the bot."))
         return None
     return sent.message_id
 
@@ -608,7 +680,7 @@ async def _to_worker(context: BotContext, ticket: TicketView, message: Message) 
             reply_parameters=await _reply_to_worker(context, ticket),
         )
     except Forbidden:
-        await _note_to_staff(context, ticket, "⚠️ Not delivered: the worker blocked the bot.")
+        await _note_to_staff(context, ticket, _("⚠️ Not delivered: the worker blocked the bot."))
         return None
     return int(copied.message_id)
 

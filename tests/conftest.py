@@ -166,6 +166,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         "IDENTIFIER_HASH_KEY": HASH_KEY.decode(),
         "DEFAULT_LOCALE": "en",
+        "STAFF_LOCALE": None,
         "BOT_TOKEN": None,
         # Journeys send several messages to one chat in quick succession; Telegram's real
         # paces are exercised by the scheduler's own tests and bench/dispatch.py.

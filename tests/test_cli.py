@@ -104,6 +104,7 @@ def test_run_without_token_names_the_setting_and_points_to_demo(tmp_path: Path) 
         ("DATABASE_URL", "mysql://localhost/db", "sqlite+aiosqlite:///"),
         ("TIMEZONE", "Mars/Olympus", "IANA time zone"),
         ("DEFAULT_LOCALE", "xx", "one of en,"),
+        ("STAFF_LOCALE", "xx", "one of en,"),
         ("LOG_LEVEL", "LOUD", "one of CRITICAL"),
         ("BOT_TOKEN", "not-a-token", "@BotFather"),
         ("TELEGRAM_API_BASE_URL", "ftp://example", "http(s) URL"),

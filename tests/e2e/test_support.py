@@ -3,6 +3,7 @@ the staff supergroup (or under a card message in a group without topics)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.canned_replies import BY_KEY
 from bot.inprocess_bot_api import ApiCall, ChatUser, InProcessBotAPI
 from storage.models import SupportTicket, TicketState
 from storage.seed import seed_demo_records
@@ -62,6 +64,15 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
         worker = bot.user("en", user_id=4242)
         staff = ChatUser(api, user_id=9001, first_name="Li", chat_type="supergroup", chat_id=STAFF)
         yield Desk(bot, worker, staff)
+
+
+def english_words(text: str, *data: str) -> set[str]:
+    """Latin-script words left in a staff text once commands (/close), audit actions
+    (support.opened), codes in parentheses ((en), (deadline)) and the given data are removed."""
+    for value in data:
+        text = text.replace(value, " ")
+    text = re.sub(r"/\w+|\b\w+\.\w+\b|\(\w+\)", " ", text)
+    return set(re.findall(r"[A-Za-z]{2,}", text))
 
 
 async def ticket_row(bot: BotHarness, number: int) -> SupportTicket:
@@ -369,3 +380,91 @@ async def test_outside_office_hours_the_worker_is_told_when_staff_are_back(
     assert f"Staff answer during office hours: {day} 09:00–18:00 (Asia/Shanghai)." in answer
     back = f"{tomorrow:%b} {tomorrow.day}, {tomorrow.year}, 9:00:00\u202fAM"
     assert f"They are away now and back on {back}" in answer
+
+
+@pytest.mark.parametrize(
+    "language", [{"STAFF_LOCALE": "ru"}, {"DEFAULT_LOCALE": "ru"}], ids=["STAFF_LOCALE", "default"]
+)
+async def test_staff_read_russian_while_the_worker_keeps_english(
+    tmp_path: Path, language: dict[str, str]
+) -> None:
+    settings = make_settings(
+        tmp_path, SUPPORT_CHAT_ID=STAFF, SUPPORT_HOURS="Mon-Sun 00:00-23:59", **language
+    )
+    api = InProcessBotAPI()
+    staff_group(api)
+    async with running_bot(settings, api) as bot:
+        await seed_demo_records(bot.db, HASH_KEY)
+        await linked(bot, ANNA, user_id=4343)
+        worker = bot.user("en", user_id=4343)
+        # The staff member's own Telegram language does not matter: the group reads one.
+        staff = ChatUser(
+            api, user_id=9001, language_code="en", chat_type="supergroup", chat_id=STAFF
+        )
+        await bot.send(worker.text("how do I extend my permit?"))
+        opened = await bot.send(worker.text("/support"))
+        [card] = texts([c for c in opened if c.params.get("chat_id") == STAFF])
+        [answer] = texts([c for c in opened if c.params.get("chat_id") == 4343])
+        topic = next(c for c in opened if c.method == "createForumTopic")
+        thread = int(topic.result["message_thread_id"])
+        noted = texts(await bot.send(staff.text("/note call her back", topic=thread)))
+        closing = await bot.send(staff.text("/close", topic=thread))
+    assert card.startswith("🎫 Обращение № 1 · Demo\nЯзык: English (en)\n")
+    assert "Откуда открыто: команда /support" in card
+    assert "Аккаунт: привязан" in card
+    assert f"{'•' * 14}{ANNA.permit_no[-4:]}" in card
+    assert "Последний введённый вопрос (" in card
+    assert "«how do I extend my permit?»" in card
+    assert "Последние действия:" in card
+    employer = card.split("Работодатель: ", 1)[1].splitlines()[0]
+    question = "how do I extend my permit?"
+    assert english_words(card, "Demo", "English", employer, question, "UTC") == set()
+    assert answer.startswith("🙋 Your request #1 is open.")  # the worker's own language
+    assert "Staff answer during office hours" in answer
+    assert noted == ["📝 Заметка сохранена только для сотрудников."]
+    [to_worker] = texts([c for c in closing if c.params.get("chat_id") == 4343])
+    [to_staff] = texts([c for c in closing if c.params.get("chat_id") == STAFF])
+    assert to_worker.startswith("✅ Your request #1 is closed.")
+    assert to_staff == "✅ Обращение № 1 закрыто."
+
+
+async def test_tickets_and_canned_answers_are_listed_in_the_staff_language(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, SUPPORT_CHAT_ID=STAFF, STAFF_LOCALE="ru")
+    api = InProcessBotAPI()
+    staff_group(api)
+    async with running_bot(settings, api) as bot:
+        staff = ChatUser(api, user_id=9001, chat_type="supergroup", chat_id=STAFF)
+        none = texts(await bot.send(staff.text("/tickets")))
+        await bot.send(bot.user("en", user_id=5001).text("/support"))
+        [one] = texts(await bot.send(staff.text("/tickets")))
+        await bot.send(bot.user("ru", user_id=5002).text("/support"))
+        await bot.send(bot.user("uk", user_id=5003).text("/support"))
+        [three] = texts(await bot.send(staff.text("/tickets")))
+        [canned] = texts(await bot.send(staff.text("/reply")))
+        [usage] = texts(await bot.send(staff.text("/reply extend")))  # General topic: no ticket
+        [unknown] = texts(await bot.send(staff.text("/reply 1 nope")))
+    assert none == ["Открытых обращений нет. 🎉"]
+    assert one.startswith("1 открытое обращение:\n#1 · English · ")
+    assert three.startswith("3 открытых обращения:\n")
+    assert three.count("команда /support") == 3
+    assert "#2 · Русский · " in three
+    assert english_words(three, "English") == set()
+    assert canned.startswith("Готовые ответы, отправляются на языке работника:\n")
+    assert "/reply notification_letter — как получить Уведомление" in canned
+    assert english_words(canned, "Telegram", *sorted(BY_KEY, key=len, reverse=True)) == set()
+    assert usage == "Используйте /reply в теме обращения (или укажите номер обращения)."
+    assert unknown == "Готового ответа «nope» нет. /reply покажет список."
+
+
+async def test_a_right_to_left_staff_language_does_not_turn_the_worker_s_messages(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path, SUPPORT_CHAT_ID=STAFF, STAFF_LOCALE="ar")
+    api = InProcessBotAPI()
+    staff_group(api)
+    async with running_bot(settings, api) as bot:
+        opened = await bot.send(bot.user("en", user_id=4242).text("/support"))
+    [card] = texts([c for c in opened if c.params.get("chat_id") == STAFF])
+    [answer] = texts([c for c in opened if c.params.get("chat_id") == 4242])
+    assert card.startswith("\u200f🎫 الطلب رقم 1 · ")  # anchored right to left for staff
+    assert answer.startswith("🙋 Your request #1 is open.")  # not for the English worker

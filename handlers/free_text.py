@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
+from bot import intents
 from bot.app import BotContext
 from bot.i18n import N_, _, current_locale
 from bot.intents import GUESS, Match, understand
@@ -201,6 +202,9 @@ async def welcome(update: Update, context: BotContext) -> None:
     )
 
 
+# Texts up to this long are matched on the event loop (see free_text).
+INLINE_MATCH_CHARS = 200
+
 Journey = Callable[[Update, BotContext], Awaitable[None]]
 # Intents whose journey is an existing screen: the same function its command runs.
 JOURNEYS: dict[Intent, Journey] = {
@@ -243,10 +247,15 @@ async def free_text(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if message is None or message.text is None:
         return
-    # CPU work (a few ms for long texts) runs in a worker thread, off the event loop.
-    match = await asyncio.to_thread(
-        understand, message.text, current_locale(), user.language_code if user else None
-    )
+    languages = (current_locale(), user.language_code if user else None)
+    if len(message.text) <= INLINE_MATCH_CHARS and intents.INTENT_INDEX.built:
+        # A couple of milliseconds at most (often remembered): cheaper here than a worker
+        # thread, which holds the same interpreter lock and adds a hand-off each way. The
+        # first message builds the index (most of a second): always in a worker thread.
+        match = understand(message.text, *languages)
+    else:
+        # Long texts cost several milliseconds: in a worker thread the loop can preempt them.
+        match = await asyncio.to_thread(understand, message.text, *languages)
     intent = match.intent.value if match.intent is not None else None
     # The person's words go to the database only, never to the log.
     log.info(

@@ -33,7 +33,7 @@ from reminders import build  # the same synthetic store as bench/reminders.py
 from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
-from bot.app import build_application
+from bot.app import build_application, freeze_startup_heap
 from bot.config import Settings
 from bot.inprocess_bot_api import ChatUser, InProcessBotAPI
 from bot.send_scheduler import SendLimits
@@ -169,6 +169,7 @@ async def ours(args: argparse.Namespace, folder: Path) -> dict[str, float]:
     # Telegram's limits are not the bot's work: the scheduler still paces every reply, by
     # limits far above what is sent (the settings accept at most Telegram's 1,000/s overall).
     app.bot_data.scheduler.change_limits(SendLimits().scaled(100_000))
+    freeze_startup_heap()  # as `run` does once the bot has started
     rng = random.Random(5)
     users = [10_000_000 + n for n in rng.sample(range(1, args.permits + 1), 2000)]
     async with db.session() as session:

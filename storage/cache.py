@@ -24,6 +24,7 @@ from __future__ import annotations
 import fcntl
 import mmap
 import os
+import re
 import struct
 import threading
 from collections.abc import Hashable, Iterable, Iterator
@@ -34,6 +35,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.elements import TextClause
 
 V = TypeVar("V")
 
@@ -41,6 +43,7 @@ V = TypeVar("V")
 # a mapping of cache name to the keys the statement changes.
 KEYS_OPTION = "cache_keys"
 _PENDING = "cache_pending"
+_WRITES = re.compile(r"\s*(insert|update|delete|replace|upsert|merge|with|truncate)\b", re.I)
 _EVERYTHING = object()
 
 
@@ -227,6 +230,13 @@ def watch(engine: Engine, caches: list[CommitCache[Any]]) -> None:
         params: Any,
         options: Any,
     ) -> None:
+        if isinstance(statement, TextClause):
+            # Hand-written SQL (a data migration): if it may write, forget everything.
+            if _WRITES.match(statement.text):
+                pending = noted(conn)
+                for cache in caches:
+                    pending[cache.name] = _EVERYTHING
+            return
         if not isinstance(statement, UpdateBase):
             return
         parameters = _parameter_sets(multiparams, params)

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, text, update
 
 from bot.permits import PermitService
 from handlers.session import arrive
@@ -216,3 +216,14 @@ async def test_a_permit_overview_is_cached_until_its_record_changes(db: Database
     changed = await service.overview(permit_id)
     assert changed is not None
     assert changed.details.status is PermitStatus.CANCELLED
+
+
+async def test_hand_written_sql_that_writes_empties_the_caches(db: Database) -> None:
+    await visit(db, 7)
+    await visit(db, 7)
+    async with db.session() as session:
+        await session.execute(text("SELECT locale FROM telegram_users"))  # reads keep it
+    assert db.arrivals.get(7) is not None
+    async with db.session() as session:
+        await session.execute(text("UPDATE telegram_users SET locale = 'uk' WHERE id = 7"))
+    assert (await visit(db, 7)).locale == "uk"

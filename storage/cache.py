@@ -15,8 +15,8 @@ leaves an old value behind.
 Other processes on the same SQLite file (a CLI import, a second bot) are noticed through a
 shared epoch: an 8-byte counter in a file beside the database, bumped under a lock after each
 commit that invalidated something. A cache that sees the epoch move without having moved it
-itself forgets everything. On PostgreSQL the processes may run on different machines, so the
-caches are off there (`Database(cache_size=0)`).
+itself forgets everything. On PostgreSQL the processes may run on different machines, so
+`storage.database.Database` turns the caches off there.
 """
 
 from __future__ import annotations

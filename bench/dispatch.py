@@ -45,6 +45,7 @@ from bot.app import build_application
 from bot.config import Settings
 from storage.database import Database
 from storage.models import OutboxMessage, TelegramUser, utcnow
+from tests.bot_api_server import serve_on_loopback
 
 TOKEN = "123456789:AAEbenchmarkTokenForLoopbackOnly"  # noqa: S105 - not a secret
 BOT_ID = 123456789
@@ -161,15 +162,8 @@ async def fake_bot_api(limits: Limits, minute: float, log: ServerLog) -> AsyncIt
     app.router.add_post("/bot{token}/{method}", method)
     app.router.add_get("/stats", stats)
     app.router.add_get("/log", dump)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}/bot"
-    finally:
-        await runner.cleanup()
+    async with serve_on_loopback(app) as base_url:
+        yield f"{base_url}/bot"
 
 
 def recipients(chats: int, groups: int) -> Iterator[int]:

@@ -23,7 +23,7 @@ from bot.linking import LinkingService
 from bot.metrics import Metrics
 from bot.permit_card import CardService
 from bot.permits import PermitService
-from bot.send_scheduler import Lane, SendLimits, SendScheduler
+from bot.send_scheduler import Lane, SendLimits, SendScheduler, retry_seconds
 from bot.update_order import ChatOrderedUpdateProcessor
 from bot.verification import PermitVerifier
 from bot.verification_codes import CodeIssuer
@@ -234,10 +234,7 @@ def telegram_sender(application: BotApplication) -> Send:
                 rate_limit_args=Lane.BULK,
             )
         except RetryAfter as wait:
-            seconds = wait.retry_after
-            raise RetryLater(
-                seconds.total_seconds() if isinstance(seconds, timedelta) else float(seconds)
-            ) from wait
+            raise RetryLater(retry_seconds(wait.retry_after)) from wait
         except Forbidden as blocked:
             raise Unreachable(blocked.message) from blocked
         except BadRequest as bad:

@@ -194,19 +194,15 @@ class Settings(BaseSettings):
             raise ValueError("malformed")
         return value
 
-    @field_validator("DEFAULT_LOCALE")
+    @field_validator("STAFF_LOCALE", mode="before")
     @classmethod
-    def _known_locale(cls, value: str) -> str:
-        if value not in available_locales():
-            raise ValueError("unknown locale")
-        return value
+    def _staff_locale_unset(cls, value: object) -> object:
+        return value or None  # empty: the same as DEFAULT_LOCALE
 
-    @field_validator("STAFF_LOCALE")
+    @field_validator("DEFAULT_LOCALE", "STAFF_LOCALE")
     @classmethod
-    def _known_staff_locale(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        if value not in available_locales():
+    def _known_locale(cls, value: str | None) -> str | None:
+        if value is not None and value not in available_locales():
             raise ValueError("unknown locale")
         return value
 
@@ -313,7 +309,7 @@ class Settings(BaseSettings):
         DEFAULT_LOCALE); workers are always answered in their own."""
         return self.STAFF_LOCALE or self.DEFAULT_LOCALE
 
-    @property
+    @cached_property
     def support_hours(self) -> OfficeHours:
         """When staff answer support tickets (in TIMEZONE)."""
         from bot.office_hours import parse_office_hours

@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.i18n import resolve_locale
 from bot.notifications import UnknownNotification, render_notification
 from bot.preferences import Preferences, QuietHours, kind_of
@@ -159,7 +161,12 @@ class OutboxDispatcher:
         try:
             while not stop.is_set():
                 holding = sum(len(queue) for queue in queues.values())
-                claimed = await self._claim(min(self.batch, in_flight - holding))
+                try:
+                    claimed = await self._claim(min(self.batch, in_flight - holding))
+                except SQLAlchemyError:
+                    # The store is busy or away: try again at the next poll, keep running.
+                    log.exception("claiming notices failed")
+                    claimed = []
                 for notice in claimed:
                     chat_id = notice.telegram_user_id
                     if chat_id in queues:
@@ -234,8 +241,18 @@ class OutboxDispatcher:
             await self._settle(lambda claims: claims.park_recipient(user_id, "forbidden"))
             report.unreachable.add(user_id)
             report.parked += 1
-        except TransientFailure as error:
-            reason = str(error) or type(error).__name__
+        except Exception as error:
+            if isinstance(error, TransientFailure):
+                reason = str(error) or type(error).__name__
+            else:
+                # Not an answer we expect (a rendering bug, an unusual Bad Request): logged
+                # with ids only, then retried and finally failed like a transient failure,
+                # rather than ending this chat's deliveries unseen.
+                log.exception(
+                    "notice delivery failed",
+                    extra={"notice_id": notice.id, "notice": notice.message},
+                )
+                reason = type(error).__name__
             if notice.attempts >= MAX_ATTEMPTS:
                 await self._settle(lambda claims: claims.failed(notice.id, reason))
                 report.failed += 1

@@ -14,7 +14,7 @@ from babel.lists import format_list
 
 from bot.deadlines import residence_permit_due
 from bot.i18n import N_, _, babel_locale, current_locale, format_day, isolate
-from bot.notifications import _application, _day
+from bot.notifications import _application, day_param
 from bot.permits import APPLICATION_KIND_LABELS, APPLICATION_STATUS_LABELS, CARD_LABELS
 from storage.models import ApplicationKind, ApplicationStatus, CardState
 
@@ -44,13 +44,13 @@ def _who(params: dict[str, Any]) -> dict[str, str]:
 
 def _permit_issued(params: dict[str, Any]) -> str:
     return _("✅ Work permit of {name} ({permit}) issued, valid until {date}.").format(
-        date=_day(params, "valid_until"), **_who(params)
+        date=day_param(params, "valid_until"), **_who(params)
     )
 
 
 def _permit_extended(params: dict[str, Any]) -> str:
     return _("✅ Work permit of {name} ({permit}) extended until {date}.").format(
-        date=_day(params, "valid_until"), **_who(params)
+        date=day_param(params, "valid_until"), **_who(params)
     )
 
 

@@ -47,7 +47,8 @@ GUESS = 0.25
 GUESSES = 3
 # Fewer letters or digits than this are not a question (a stray "я" or "?").
 MIN_CHARS = 2
-# Short texts whose matches are remembered (text, languages), and how many are kept.
+# Short texts: their matches are remembered (text, languages), 4,096 of them, and the bot
+# matches them on the event loop (a couple of milliseconds at most).
 RECENT_TEXT_CHARS = 200
 RECENT_TEXTS = 4096
 

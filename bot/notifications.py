@@ -21,7 +21,8 @@ class UnknownNotification(ValueError):
     """An outbox row whose message key this version cannot render."""
 
 
-def _day(params: dict[str, Any], key: str) -> str:
+def day_param(params: dict[str, Any], key: str) -> str:
+    """The date stored under `key` in a notice's parameters, formatted for the reader."""
     return isolate(format_day(date.fromisoformat(str(params[key]))))
 
 
@@ -34,13 +35,13 @@ def _application(params: dict[str, Any]) -> dict[str, str]:
 
 def _permit_issued(params: dict[str, Any]) -> str:
     return _("✅ Your work permit has been issued. It is valid until {date}.").format(
-        date=_day(params, "valid_until")
+        date=day_param(params, "valid_until")
     )
 
 
 def _permit_extended(params: dict[str, Any]) -> str:
     return _("✅ Your work permit has been extended. It is now valid until {date}.").format(
-        date=_day(params, "valid_until")
+        date=day_param(params, "valid_until")
     )
 
 

@@ -210,11 +210,8 @@ class SubsetFontOutput(OutputProducer):
         """fpdf2's objects for one TrueType or CID-keyed CFF font, from a HarfBuzz subset."""
         fontname = f"MPDFAA+{font.name}"
         if font.missing_glyphs:
-            log.warning(
-                "Font %s is missing glyphs: %s",
-                fontname,
-                ", ".join(repr(chr(code)) for code in font.missing_glyphs[:10]),
-            )
+            # How many, not which: the characters come from names and addresses.
+            log.warning("Font %s is missing %d glyphs", fontname, len(font.missing_glyphs))
         glyphs = [(glyph, code) for glyph, code in font.subset.items() if glyph is not None]
         program, new_ids = font.source.program([glyph.glyph_name for glyph, _code in glyphs])
 

@@ -7,15 +7,11 @@ parameters, which the scan filled in with the dates it judged the permit by.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from bot.deadlines import EXTENSION_CLOSES_DAYS
-from bot.i18n import _, format_day, isolate, ngettext
-
-
-def _day(params: dict[str, Any], key: str) -> str:
-    return isolate(format_day(date.fromisoformat(str(params[key]))))
+from bot.i18n import _, ngettext
+from bot.notifications import day_param
 
 
 def _days_left(params: dict[str, Any]) -> int:
@@ -32,7 +28,7 @@ def _extension_window_open(params: dict[str, Any]) -> str:
         "your employer can apply for the extension in the Service System until {last}. "
         "After that day the system refuses extension applications, so start now.",
         days,
-    ).format(date=_day(params, "valid_until"), n=days, last=_day(params, "last_day"))
+    ).format(date=day_param(params, "valid_until"), n=days, last=day_param(params, "last_day"))
 
 
 def _extension_60_days(params: dict[str, Any]) -> str:
@@ -43,7 +39,7 @@ def _extension_60_days(params: dict[str, Any]) -> str:
         "⏰ {n} days left: your work permit expires on {date}. If the extension has not been "
         "applied for yet, ask your employer to apply now. The last day to apply is {last}.",
         days,
-    ).format(n=days, date=_day(params, "valid_until"), last=_day(params, "last_day"))
+    ).format(n=days, date=day_param(params, "valid_until"), last=day_param(params, "last_day"))
 
 
 def _extension_last_week(params: dict[str, Any]) -> str:
@@ -61,12 +57,12 @@ def _extension_last_week(params: dict[str, Any]) -> str:
             to_last_day,
         )
     return (
-        first.format(last=_day(params, "last_day"), n=to_last_day)
+        first.format(last=day_param(params, "last_day"), n=to_last_day)
         + " "
         + _(
             "After that the system refuses extension applications, and the permit lapses on "
             "{date} and is cancelled. If your employer has not applied yet, ask them today."
-        ).format(date=_day(params, "valid_until"))
+        ).format(date=day_param(params, "valid_until"))
     )
 
 
@@ -76,12 +72,16 @@ def _permit_expired(params: dict[str, Any]) -> str:
         "cancelled. To keep working in China, your employer has to apply for a new work "
         "permit: talk to them now. If an extension was approved, your permit will show the new "
         "date in /status once the records are updated."
-    ).format(date=_day(params, "valid_until"))
+    ).format(date=day_param(params, "valid_until"))
 
 
 def _notification_letter_lapsing(params: dict[str, Any]) -> str:
     days = _days_left(params)
-    dates = {"issued": _day(params, "issued_on"), "until": _day(params, "valid_until"), "n": days}
+    dates = {
+        "issued": day_param(params, "issued_on"),
+        "until": day_param(params, "valid_until"),
+        "n": days,
+    }
     if days < 0:
         return _(
             "✈️ Your Notification Letter of Foreigner's Work Permit (issued on {issued}) could "

@@ -69,10 +69,8 @@ class Lane(enum.StrEnum):
 
 
 def _is_chat_send(endpoint: str) -> bool:
-    return (
-        (endpoint.startswith("send") and endpoint != "sendChatAction")
-        or endpoint.startswith(("copyMessage", "forwardMessage", "editMessage"))
-        or endpoint == "sendMediaGroup"
+    return (endpoint.startswith("send") and endpoint != "sendChatAction") or endpoint.startswith(
+        ("copyMessage", "forwardMessage", "editMessage")
     )
 
 
@@ -208,6 +206,17 @@ class SendScheduler(BaseRateLimiter[Lane]):
         self._global = Pace(limits.global_per_second)
         self._paid = Pace(limits.paid_per_second)
         self._chats: dict[int | str, ChatPace] = {}
+        # Burst allowance on the overall pace, by lane and by paid or not.
+        self._bursts: dict[Lane, dict[bool, float]] = {
+            lane: {
+                False: max(1.0, limits.global_per_second * share),
+                True: max(1.0, limits.paid_per_second * share),
+            }
+            for lane, share in (
+                (Lane.INTERACTIVE, INTERACTIVE_GLOBAL_BURST_SECONDS),
+                (Lane.BULK, BULK_GLOBAL_BURST_SECONDS),
+            )
+        }
 
     async def initialize(self) -> None:
         """Start granting (PTB calls this when the bot starts)."""
@@ -254,7 +263,7 @@ class SendScheduler(BaseRateLimiter[Lane]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as wait:
-                self.on_429(chat_key, _seconds(wait.retry_after), paid=paid)
+                self.on_429(chat_key, retry_seconds(wait.retry_after), paid=paid)
                 if lane is Lane.BULK or retries >= self.interactive_retries:
                     raise
                 retries += 1
@@ -327,15 +336,7 @@ class SendScheduler(BaseRateLimiter[Lane]):
         reserved_chats: set[int | str] = set()
         reserved_overall: set[bool] = set()  # paces an interactive reply is waiting for
         for lane in (Lane.INTERACTIVE, Lane.BULK):
-            share = (
-                INTERACTIVE_GLOBAL_BURST_SECONDS
-                if lane is Lane.INTERACTIVE
-                else BULK_GLOBAL_BURST_SECONDS
-            )
-            bursts = {
-                False: max(1.0, self.limits.global_per_second * share),
-                True: max(1.0, self.limits.paid_per_second * share),
-            }
+            bursts = self._bursts[lane]
             if lane is Lane.BULK and not self._waiting[lane]:
                 continue
             remaining: list[_Waiter] = []
@@ -386,5 +387,6 @@ class SendScheduler(BaseRateLimiter[Lane]):
             self._chats = {key: pace for key, pace in self._chats.items() if not pace.idle(now)}
 
 
-def _seconds(value: int | timedelta) -> float:
+def retry_seconds(value: int | timedelta) -> float:
+    """Telegram's `retry_after` (seconds, or a timedelta with PTB_TIMEDELTA) in seconds."""
     return value.total_seconds() if isinstance(value, timedelta) else float(value)

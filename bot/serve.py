@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from aiohttp import web
 from telegram import Update
@@ -22,17 +24,24 @@ from storage.database import Database
 log = logging.getLogger("bot.serve")
 
 
-async def _until_stopped() -> None:
-    """Wait for SIGINT or SIGTERM."""
-    stop = asyncio.Event()
+@contextmanager
+def _stopped_by_signals(stop: asyncio.Event) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM set `stop`."""
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await stop.wait()
+        yield
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+
+
+async def _until_stopped() -> None:
+    """Wait for SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    with _stopped_by_signals(stop):
+        await stop.wait()
 
 
 async def _start_site(app: web.Application, settings: Settings) -> web.AppRunner:
@@ -97,15 +106,9 @@ async def serve_dispatcher(
         if until_empty:
             return await dispatcher.drain()
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        log.info("dispatcher started")
-        try:
+        with _stopped_by_signals(stop):
+            log.info("dispatcher started")
             return await dispatcher.run(stop)
-        finally:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(signum)
 
 
 async def serve_web(settings: Settings, db: Database) -> None:

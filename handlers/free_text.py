@@ -21,11 +21,9 @@ from bot.questions import remember_question
 from handlers import document, guides, language, leaving, link, qr, settings, social, status
 from handlers.conversation import visitor
 from handlers.guides import GUIDE_PREFIX, GUIDE_TITLES, Guide
-from handlers.menu import MenuAction, main_menu, show
+from handlers.menu import MenuAction, home_button, main_menu, show, support_button
 
 log = logging.getLogger(__name__)
-
-SUPPORT_OPEN = "support:open"  # answered by the support journey (talk to a person)
 
 
 class AskAction(enum.StrEnum):
@@ -54,7 +52,7 @@ INTENT_BUTTONS: dict[Intent, tuple[str, str]] = {
     Intent.GUIDE_ECARD: (GUIDE_TITLES[Guide.ECARD], GUIDE_PREFIX + Guide.ECARD),
     Intent.NOTIFICATIONS: (N_("🔔 Notifications"), MenuAction.SETTINGS),
     Intent.LANGUAGE: (N_("🌐 Language"), MenuAction.LANGUAGE),
-    Intent.SUPPORT: (N_("🙋 Talk to a person"), SUPPORT_OPEN),
+    Intent.SUPPORT: (N_("🙋 Talk to a person"), MenuAction.SUPPORT),
     Intent.EMPLOYER: (N_("🏢 For employers"), AskAction.EMPLOYER),
     Intent.GREETING: (N_("⬅️ Main menu"), MenuAction.HOME),
     Intent.THANKS: (N_("⬅️ Main menu"), MenuAction.HOME),
@@ -73,16 +71,6 @@ def intent_button(intent: Intent) -> InlineKeyboardButton:
     """The button that opens an intent's screen."""
     label, data = INTENT_BUTTONS[intent]
     return InlineKeyboardButton(_(label), callback_data=data)
-
-
-def support_button() -> InlineKeyboardButton:
-    """ "Talk to a person"."""
-    return intent_button(Intent.SUPPORT)
-
-
-def home_button() -> InlineKeyboardButton:
-    """Back to the main menu."""
-    return InlineKeyboardButton(_("⬅️ Main menu"), callback_data=MenuAction.HOME)
 
 
 def guess_keyboard(intents: list[Intent], *, with_support: bool) -> InlineKeyboardMarkup:
@@ -105,10 +93,6 @@ def entry_text(entry: Entry) -> str:
     return "❓ " + _(entry.question) + "\n\n" + _(entry.answer)
 
 
-def _with_support(markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([*markup.inline_keyboard, [support_button()]])
-
-
 # --- answers -----------------------------------------------------------------------------
 
 
@@ -117,7 +101,7 @@ async def not_understood(update: Update) -> None:
     await show(
         update,
         _("Sorry, I didn't understand that. Please choose from the menu or send /help."),
-        _with_support(main_menu()),
+        main_menu(),  # it offers "Talk to a person" itself
     )
 
 
@@ -202,9 +186,6 @@ async def welcome(update: Update, context: BotContext) -> None:
     )
 
 
-# Texts up to this long are matched on the event loop (see free_text).
-INLINE_MATCH_CHARS = 200
-
 Journey = Callable[[Update, BotContext], Awaitable[None]]
 # Intents whose journey is an existing screen: the same function its command runs.
 JOURNEYS: dict[Intent, Journey] = {
@@ -248,7 +229,7 @@ async def free_text(update: Update, context: BotContext) -> None:
     if message is None or message.text is None:
         return
     languages = (current_locale(), user.language_code if user else None)
-    if len(message.text) <= INLINE_MATCH_CHARS and intents.INTENT_INDEX.built:
+    if len(message.text) <= intents.RECENT_TEXT_CHARS and intents.INTENT_INDEX.built:
         # A couple of milliseconds at most (often remembered): cheaper here than a worker
         # thread, which holds the same interpreter lock and adds a hand-off each way. The
         # first message builds the index (most of a second): always in a worker thread.

@@ -84,15 +84,18 @@ def account_menu() -> InlineKeyboardMarkup:
             [InlineKeyboardButton(_("🔓 Unlink my permit"), callback_data=MenuAction.UNLINK)]
         )
     rows.append([InlineKeyboardButton(_("🗑 Delete my data"), callback_data=MenuAction.FORGET)])
-    rows.append([InlineKeyboardButton(_("⬅️ Main menu"), callback_data=MenuAction.HOME)])
+    rows.append([home_button()])
     return InlineKeyboardMarkup(rows)
+
+
+def home_button() -> InlineKeyboardButton:
+    """Back to the main menu."""
+    return InlineKeyboardButton(_("⬅️ Main menu"), callback_data=MenuAction.HOME)
 
 
 def back_to_menu() -> InlineKeyboardMarkup:
     """A single button back to the main menu."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(_("⬅️ Main menu"), callback_data=MenuAction.HOME)]]
-    )
+    return InlineKeyboardMarkup([[home_button()]])
 
 
 MESSAGE_LIMIT = 4096

@@ -64,11 +64,14 @@ def head_revision() -> str:
             if isinstance(node, ast.AnnAssign | ast.Assign) and node.value is not None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 names = {target.id for target in targets if isinstance(target, ast.Name)}
-                value = ast.literal_eval(node.value) if names else None
+                if not names & {"revision", "down_revision"}:
+                    continue  # other assignments need not be literals
+                value = ast.literal_eval(node.value)
                 if "revision" in names and isinstance(value, str):
                     revisions.add(value)
-                elif "down_revision" in names and isinstance(value, str):
-                    parents.add(value)
+                elif "down_revision" in names:
+                    # A merge migration has several parents.
+                    parents.update([value] if isinstance(value, str) else value or ())
     heads = revisions - parents
     if len(heads) != 1:
         raise RuntimeError(f"expected one head migration, found {sorted(heads)}")

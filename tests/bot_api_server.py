@@ -40,12 +40,19 @@ async def serve_bot_api(api: InProcessBotAPI, token: str) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_post("/bot{token}/{method}", method)
-    runner = web.AppRunner(app)
+    async with serve_on_loopback(app) as base_url:
+        yield f"{base_url}/bot"
+
+
+@asynccontextmanager
+async def serve_on_loopback(app: web.Application) -> AsyncIterator[str]:
+    """Serve `app` at an ephemeral loopback port; yields its base URL (no access log)."""
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
-        yield f"http://127.0.0.1:{port}/bot"
+        yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()

@@ -140,6 +140,25 @@ async def test_blocked_user_is_marked_unreachable_and_their_notices_parked(
     assert user.unreachable is True
 
 
+async def test_an_unexpected_error_is_logged_retried_then_failed(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    await queue(database, 1, "a")
+    telegram, now = Telegram(), [NOW]
+    telegram.failures[1] = [ValueError("Anna Müller")] * MAX_ATTEMPTS
+    for _attempt in range(MAX_ATTEMPTS):
+        await dispatcher(database, telegram, now).drain_once()
+        now[0] += timedelta(minutes=10)
+    assert await states(database) == {"a": OutboxState.FAILED}
+    async with database.session() as session:
+        row = await session.scalar(select(OutboxMessage))
+    assert row is not None
+    assert row.last_error == "ValueError"  # the error's type, not its text
+    failures = [r for r in caplog.records if r.getMessage() == "notice delivery failed"]
+    assert len(failures) == MAX_ATTEMPTS
+    assert failures[0].notice == "permit.extended"  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("attempts", [1, 2, 5])
 def test_backoff_grows_and_is_capped(attempts: int) -> None:
     dispatch = OutboxDispatcher(None, Telegram().send, "en", jitter=lambda: 1.0)  # type: ignore[arg-type]

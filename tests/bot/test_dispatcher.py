@@ -104,17 +104,23 @@ async def test_rate_limit_delays_only_that_chat(database: Database) -> None:
     assert (await dispatcher(database, telegram, now).drain_once()).sent == 1
 
 
-async def test_transient_failures_back_off_then_give_up(database: Database) -> None:
-    await queue(database, 1, "a")
+async def fail_every_attempt(db: Database, error: Exception) -> OutboxMessage:
+    """Queue one notice, fail each of its attempts with `error`; its row afterwards."""
+    await queue(db, 1, "a")
     telegram, now = Telegram(), [NOW]
-    telegram.failures[1] = [TransientFailure("502 Bad Gateway")] * MAX_ATTEMPTS
+    telegram.failures[1] = [error] * MAX_ATTEMPTS
     for _attempt in range(MAX_ATTEMPTS):
-        await dispatcher(database, telegram, now).drain_once()
+        await dispatcher(db, telegram, now).drain_once()
         now[0] += timedelta(minutes=10)
-    assert await states(database) == {"a": OutboxState.FAILED}
-    async with database.session() as session:
-        row = await session.scalar(select(OutboxMessage))
+    assert await states(db) == {"a": OutboxState.FAILED}
+    async with db.session() as session:
+        row: OutboxMessage | None = await session.scalar(select(OutboxMessage))
     assert row is not None
+    return row
+
+
+async def test_transient_failures_back_off_then_give_up(database: Database) -> None:
+    row = await fail_every_attempt(database, TransientFailure("502 Bad Gateway"))
     assert row.last_error == "502 Bad Gateway"
     assert row.attempts == MAX_ATTEMPTS
 
@@ -143,16 +149,7 @@ async def test_blocked_user_is_marked_unreachable_and_their_notices_parked(
 async def test_an_unexpected_error_is_logged_retried_then_failed(
     database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await queue(database, 1, "a")
-    telegram, now = Telegram(), [NOW]
-    telegram.failures[1] = [ValueError("Anna Müller")] * MAX_ATTEMPTS
-    for _attempt in range(MAX_ATTEMPTS):
-        await dispatcher(database, telegram, now).drain_once()
-        now[0] += timedelta(minutes=10)
-    assert await states(database) == {"a": OutboxState.FAILED}
-    async with database.session() as session:
-        row = await session.scalar(select(OutboxMessage))
-    assert row is not None
+    row = await fail_every_attempt(database, ValueError("Anna Müller"))
     assert row.last_error == "ValueError"  # the error's type, not its text
     failures = [r for r in caplog.records if r.getMessage() == "notice delivery failed"]
     assert len(failures) == MAX_ATTEMPTS
